@@ -1,0 +1,109 @@
+// Package config loads and validates Touchbase's YAML configuration
+// (SPEC "Configuration") into an immutable snapshot. A Config is never
+// changed after Load returns; a reload builds a new one.
+package config
+
+import (
+	"time"
+
+	"github.com/touchbase/touchbase/cadence"
+)
+
+// Config is a validated configuration snapshot.
+type Config struct {
+	Path            string // the file it was loaded from
+	DataDir         string
+	Store           string // "sqlite"
+	Timezone        *time.Location
+	InternalDomains []string // lower-case
+	Listen          Listen
+	Sync            Sync
+	Accounts        []Account
+	// Customers with their commitments resolved (own + tier + defaults).
+	Customers []cadence.Customer
+	// Policies by name, as declared (for `check` and `suggest`).
+	Policies map[string]cadence.Commitment
+	Webhooks []Webhook
+	Alerting cadence.Alerting
+	LogLevel string // "debug", "info" (default), "warn", "error"
+}
+
+// Listen configures the daemon's API listeners.
+type Listen struct {
+	Socket    string // unix socket path for the CLI
+	HTTP      string // optional TCP address for /healthz, /readyz, /metrics, API
+	TokenFile string // bearer token required on HTTP when not loopback
+	Token     Secret
+}
+
+// Sync configures how sources are read.
+type Sync struct {
+	Backfill     cadence.Span  // default 365d
+	PollInterval time.Duration // default 5m
+	Idle         bool          // IMAP IDLE push, default true
+	Horizon      cadence.Span  // default 180d
+	StaleAfter   time.Duration // a source not synced for this long is stale; default 3 × poll_interval, at least 1h
+}
+
+// Account is one person's mailbox and/or calendar.
+type Account struct {
+	Name   string
+	Email  string // lower-case
+	IMAP   *IMAP  // nil when not configured
+	CalDAV *CalDAV
+}
+
+// TLS modes for IMAP.
+const (
+	TLSImplicit = "implicit"
+	TLSStartTLS = "starttls"
+	TLSNone     = "none"
+)
+
+// IMAP auth mechanisms.
+const (
+	AuthPlain   = "plain"
+	AuthXOAuth2 = "xoauth2"
+)
+
+// IMAP is an account's mail server.
+type IMAP struct {
+	Addr      string // host:port
+	TLS       string // TLSImplicit (default), TLSStartTLS, TLSNone
+	TLSCAFile string // extra CA bundle (PEM) for private CAs
+	Username  string
+	Password  Secret
+	Auth      string   // AuthPlain (default) or AuthXOAuth2
+	Folders   []string // names or special-use attributes like `\Sent`; default INBOX and \Sent
+}
+
+// CalDAV is an account's calendar server.
+type CalDAV struct {
+	URL       string
+	Username  string
+	Password  Secret
+	TLSCAFile string
+	Calendars []string // names (display name or last path segment); default all
+}
+
+// Webhook is one endpoint that receives events.
+type Webhook struct {
+	Name    string
+	URL     string
+	Secrets []Secret // whsec_…; two during rotation (secret_file, secret_file_next)
+	Events  []string // event types; empty means all
+	Format  string   // "standard" (default) or "slack"
+}
+
+// Wants reports whether the webhook subscribes to the event type.
+func (w Webhook) Wants(eventType string) bool {
+	if len(w.Events) == 0 {
+		return true
+	}
+	for _, e := range w.Events {
+		if e == eventType {
+			return true
+		}
+	}
+	return false
+}

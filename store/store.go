@@ -1,0 +1,173 @@
+// Package store persists Touchbase's state in an embedded SQLite database
+// (WAL mode) at data_dir/touchbase.db: interactions and their participants,
+// per-source sync state, alert states, silences and the webhook outbox.
+//
+// Every method that changes state runs in one transaction, so a crash at any
+// point leaves either all or none of a change. Writes that belong together
+// (interactions and the sync state that covers them, alert transitions and
+// the events they produce) are exposed as single methods.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// FileName is the database's name inside data_dir.
+const FileName = "touchbase.db"
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Store is an open database. It is safe for concurrent use; writes are
+// serialised on one connection, as SQLite allows one writer at a time.
+type Store struct {
+	db  *sql.DB
+	now func() time.Time
+}
+
+// Open opens (creating if needed) the database in dir and migrates it to the
+// latest schema. dir is created with mode 0700 if missing.
+func Open(ctx context.Context, dir string) (*Store, error) {
+	return open(ctx, dir, latestVersion())
+}
+
+// open opens the database migrated to schema version target; tests use it
+// to build databases at earlier versions.
+func open(ctx context.Context, dir string, target int) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	// One connection: SQLite has one writer, and a single connection makes
+	// transactions queue in Go instead of failing with SQLITE_BUSY.
+	db.SetMaxOpenConns(1)
+	s := &Store{db: db, now: time.Now}
+	if err := s.migrate(ctx, target); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+type migration struct {
+	version int
+	sql     string
+}
+
+func migrations() []migration {
+	entries, err := migrationFiles.ReadDir("migrations")
+	if err != nil {
+		panic(err) // embedded at build time
+	}
+	var ms []migration
+	for _, e := range entries {
+		var v int
+		if _, err := fmt.Sscanf(e.Name(), "%04d_", &v); err != nil {
+			panic(fmt.Sprintf("migration %s: name must start with a 4-digit version", e.Name()))
+		}
+		b, _ := migrationFiles.ReadFile("migrations/" + e.Name())
+		ms = append(ms, migration{version: v, sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i, m := range ms {
+		if m.version != i+1 {
+			panic(fmt.Sprintf("migration versions must be 1..n without gaps, got %d at %d", m.version, i+1))
+		}
+	}
+	return ms
+}
+
+func latestVersion() int { return len(migrations()) }
+
+// ErrNewerSchema is returned when the database was written by a newer
+// Touchbase: migrations are forward-only, so it cannot be used.
+var ErrNewerSchema = errors.New("database schema is newer than this binary")
+
+// migrate applies, each in its own transaction, the migrations after the
+// database's user_version up to target.
+func (s *Store) migrate(ctx context.Context, target int) error {
+	var current int
+	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if current > latestVersion() {
+		return fmt.Errorf("%w (version %d, this binary knows %d)", ErrNewerSchema, current, latestVersion())
+	}
+	for _, m := range migrations() {
+		if m.version <= current || m.version > target {
+			continue
+		}
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.version))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migrate to version %d: %w", m.version, err)
+		}
+	}
+	return nil
+}
+
+// SchemaVersion returns the database's schema version.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
+	return v, err
+}
+
+// tx runs fn in a transaction, committing when it returns nil.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// ms converts a time to the stored form; the zero time is stored as 0.
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// fromMS is the inverse of ms, in UTC.
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+// placeholders returns "?, ?, ..." with n marks.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
