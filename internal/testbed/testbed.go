@@ -1,0 +1,91 @@
+// Package testbed gives integration tests the real Dovecot and Radicale
+// servers of ../shared/testbed (beside the repository). It starts them with
+// `testbed/up` (idempotent) and returns the addresses it prints.
+//
+// When the testbed is absent (a developer's machine without shared/), tests
+// are skipped with a loud message; under CI (CI=true) they fail instead, so
+// CI can never pass by skipping.
+package testbed
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Env is the KEY=VALUE output of testbed/up, e.g. TESTBED_IMAP_ADDR.
+type Env map[string]string
+
+var (
+	once    sync.Once
+	env     Env
+	upError error
+)
+
+// Dir returns the testbed's script folder (../shared/testbed from the
+// repository root), or TOUCHBASE_TESTBED when set.
+func Dir() string {
+	if d := os.Getenv("TOUCHBASE_TESTBED"); d != "" {
+		return d
+	}
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(file), "..", "..")
+	return filepath.Join(root, "..", "shared", "testbed")
+}
+
+// Up starts the testbed once per test binary and returns its environment.
+// It skips t (or fails it under CI) when the testbed cannot be started.
+func Up(t testing.TB) Env {
+	t.Helper()
+	once.Do(func() { env, upError = up() })
+	if upError != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("testbed required under CI: %v", upError)
+		}
+		t.Skipf("\n*** SKIPPING INTEGRATION TEST: testbed unavailable: %v ***\n", upError)
+	}
+	return env
+}
+
+func up() (Env, error) {
+	script := filepath.Join(Dir(), "up")
+	if _, err := os.Stat(script); err != nil {
+		return nil, fmt.Errorf("no testbed at %s", Dir())
+	}
+	cmd := exec.Command(script)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w\n%s", script, err, stderr.String())
+	}
+	e := Env{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), "=")
+		if ok && strings.HasPrefix(k, "TESTBED_") {
+			e[k] = v
+		}
+	}
+	if e["TESTBED_IMAP_ADDR"] == "" {
+		return nil, fmt.Errorf("%s printed no TESTBED_IMAP_ADDR", script)
+	}
+	return e, nil
+}
+
+// Seed runs testbed/seed with args (e.g. "--user", "bob@example.test",
+// "--messages", "50", "--reset") and fails t on error.
+func Seed(t testing.TB, args ...string) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(Dir(), "seed"), args...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("testbed seed %v: %v\n%s", args, err, out)
+	}
+}
