@@ -20,6 +20,11 @@ import (
 	"testing"
 )
 
+// Users is the test bed's user list. alice, bob and carol are the test
+// bed's defaults (CalDAV tests use alice; IMAP tests bob, the IMAP benchmark
+// carol); dave is reserved for the end-to-end test.
+const Users = "alice@example.test:alice-pass,bob@example.test:bob-pass,carol@example.test:carol-pass,dave@example.test:dave-pass"
+
 // Env is the KEY=VALUE output of testbed/up, e.g. TESTBED_IMAP_ADDR.
 type Env map[string]string
 
@@ -60,6 +65,10 @@ func up() (Env, error) {
 		return nil, fmt.Errorf("no testbed at %s", Dir())
 	}
 	cmd := exec.Command(script)
+	cmd.Env = os.Environ()
+	if os.Getenv("TESTBED_USERS") == "" {
+		cmd.Env = append(cmd.Env, "TESTBED_USERS="+Users)
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
