@@ -20,3 +20,10 @@ type Source interface {
 type Watcher interface {
 	Watch(ctx context.Context, changed func()) error
 }
+
+// Checker is implemented by sources that can verify their settings without
+// syncing: connect and log in, then disconnect (`touchbase check
+// --connect`). Check must not change the store.
+type Checker interface {
+	Check(ctx context.Context) error
+}

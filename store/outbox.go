@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -17,6 +18,16 @@ type Event struct {
 	CreatedAt time.Time
 	Payload   []byte
 }
+
+// Delivery states.
+const (
+	DeliveryPending   = "pending"   // waiting for its next attempt (or a disabled endpoint)
+	DeliveryDelivered = "delivered" // a 2xx ended it
+	DeliveryFailed    = "failed"    // retries exhausted; replayable with Redeliver
+)
+
+// ErrNoDelivery is returned for a delivery ID that does not exist.
+var ErrNoDelivery = errors.New("no such delivery")
 
 // enqueue adds ev and one pending delivery per endpoint, due at once.
 // It is idempotent: an event or delivery that exists is left as it is.
@@ -48,4 +59,446 @@ func (s *Store) Enqueue(ctx context.Context, events []Event, routes func(eventTy
 		}
 		return nil
 	})
+}
+
+// Claimed is a delivery taken by a dispatcher for one attempt.
+type Claimed struct {
+	ID       int64
+	Endpoint string
+	Attempts int // attempts in the current round (since enqueue or the last Redeliver)
+	Event    Event
+	// OrderKey groups deliveries that must reach an endpoint in order: the
+	// customer ID of commitment events, the source of sync events, "" (no
+	// order) otherwise.
+	OrderKey string
+}
+
+// orderKey is the SQL for Claimed.OrderKey of the events row aliased e.
+// CASE guards json_extract, which fails on invalid JSON.
+func orderKey(e string) string {
+	return `(CASE WHEN json_valid(` + e + `.payload) THEN COALESCE(json_extract(` + e + `.payload, '$.data.customer.id'),
+		json_extract(` + e + `.payload, '$.data.source'), '') ELSE '' END)`
+}
+
+// ClaimDue takes up to limit pending deliveries due at now, oldest first,
+// for the given endpoints, skipping disabled endpoints and deliveries that
+// would overtake an earlier pending one with the same endpoint and OrderKey
+// (so a customer's events arrive in order). A claim is a lease: the
+// delivery's next attempt moves to now+lease, so a concurrent dispatcher
+// does not take it, and if the claimer dies before RecordAttempt it becomes
+// due again — at-least-once, with the same event ID.
+func (s *Store) ClaimDue(ctx context.Context, now time.Time, endpoints []string, lease time.Duration, limit int) ([]Claimed, error) {
+	if len(endpoints) == 0 || limit <= 0 {
+		return nil, nil
+	}
+	args := []any{ms(now)}
+	for _, ep := range endpoints {
+		args = append(args, ep)
+	}
+	args = append(args, ms(now), limit)
+	q := `SELECT d.id, d.endpoint, d.attempts, e.id, e.type, e.created_at, e.payload, ` + orderKey("e") + `
+		FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id IN (
+			SELECT d.id FROM deliveries d JOIN events e ON e.id = d.event_id
+			WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND d.endpoint IN (` + placeholders(len(endpoints)) + `)
+			AND d.endpoint NOT IN (SELECT name FROM endpoints WHERE disabled_at <> 0)
+			AND NOT EXISTS (SELECT 1 FROM deliveries b JOIN events be ON be.id = b.event_id
+				WHERE b.state = 'pending' AND b.next_attempt_at > ? AND b.endpoint = d.endpoint
+				AND (b.created_at < d.created_at OR (b.created_at = d.created_at AND b.id < d.id))
+				AND ` + orderKey("be") + ` <> '' AND ` + orderKey("be") + ` = ` + orderKey("e") + `)
+			ORDER BY d.created_at, d.id LIMIT ?)
+		ORDER BY d.created_at, d.id`
+	var out []Claimed
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c Claimed
+			var created int64
+			var payload string
+			if err := rows.Scan(&c.ID, &c.Endpoint, &c.Attempts, &c.Event.ID, &c.Event.Type, &created, &payload, &c.OrderKey); err != nil {
+				return err
+			}
+			c.Event.CreatedAt, c.Event.Payload = fromMS(created), []byte(payload)
+			out = append(out, c)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		ids := make([]int64, len(out))
+		for i, c := range out {
+			ids[i] = c.ID
+		}
+		return setNextAttempt(ctx, tx, ids, now.Add(lease))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim due deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// setNextAttempt moves the next attempt of the pending deliveries ids to at.
+func setNextAttempt(ctx context.Context, tx *sql.Tx, ids []int64, at time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := []any{ms(at)}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = ?
+		WHERE state = 'pending' AND id IN (`+placeholders(len(ids))+`)`, args...)
+	return err
+}
+
+// ReleaseClaims makes claimed deliveries that were not attempted due at at
+// again, instead of waiting for their lease to end.
+func (s *Store) ReleaseClaims(ctx context.Context, ids []int64, at time.Time) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error { return setNextAttempt(ctx, tx, ids, at) })
+	if err != nil {
+		return fmt.Errorf("release %d claimed deliveries: %w", len(ids), err)
+	}
+	return nil
+}
+
+// EnqueueClaimed enqueues ev for endpoint alone and claims its delivery at
+// once (see ClaimDue), for a caller that attempts it right away
+// (`webhooks test`). It fails if the delivery exists and is not pending.
+func (s *Store) EnqueueClaimed(ctx context.Context, ev Event, endpoint string, now time.Time, lease time.Duration) (Claimed, error) {
+	c := Claimed{Endpoint: endpoint, Event: ev}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := enqueue(ctx, tx, ev, []string{endpoint}); err != nil {
+			return err
+		}
+		var state string
+		err := tx.QueryRowContext(ctx, `SELECT id, attempts, state FROM deliveries WHERE event_id = ? AND endpoint = ?`,
+			ev.ID, endpoint).Scan(&c.ID, &c.Attempts, &state)
+		if err != nil {
+			return err
+		}
+		if state != DeliveryPending {
+			return fmt.Errorf("delivery %d is %s", c.ID, state)
+		}
+		return setNextAttempt(ctx, tx, []int64{c.ID}, now.Add(lease))
+	})
+	if err != nil {
+		return Claimed{}, fmt.Errorf("enqueue %s for %s: %w", ev.ID, endpoint, err)
+	}
+	return c, nil
+}
+
+// AttemptResult is the outcome of one attempt of a claimed delivery.
+type AttemptResult struct {
+	DeliveryID int64
+	At         time.Time // when the attempt started
+	Duration   time.Duration
+	Status     int    // HTTP status; 0 when no response arrived
+	Error      string // "" when delivered; must not contain secrets
+	State      string // the delivery's new state: DeliveryPending, DeliveryDelivered or DeliveryFailed
+	// NextAttemptAt is when a DeliveryPending delivery is due again.
+	NextAttemptAt time.Time
+}
+
+// RecordAttempt appends r to the delivery's attempt log and sets its new
+// state, in one transaction. A delivery that is no longer pending (replayed
+// or finished by another dispatcher meanwhile) only gets the log entry.
+func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
+	next, delivered := int64(0), int64(0)
+	switch r.State {
+	case DeliveryPending:
+		next = ms(r.NextAttemptAt)
+	case DeliveryDelivered:
+		delivered = ms(r.At.Add(r.Duration))
+	case DeliveryFailed:
+	default:
+		return fmt.Errorf("record attempt of delivery %d: unknown state %q", r.DeliveryID, r.State)
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO delivery_attempts (delivery_id, attempt, at, status, error, duration_ms)
+			VALUES (?, (SELECT COALESCE(MAX(attempt), 0) + 1 FROM delivery_attempts WHERE delivery_id = ?), ?, ?, ?, ?)`,
+			r.DeliveryID, r.DeliveryID, ms(r.At), r.Status, r.Error, r.Duration.Milliseconds())
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?,
+			last_attempt_at = ?, last_status = ?, last_error = ?, delivered_at = ? WHERE id = ? AND state = 'pending'`,
+			r.State, next, ms(r.At), r.Status, r.Error, delivered, r.DeliveryID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("record attempt of delivery %d: %w", r.DeliveryID, err)
+	}
+	return nil
+}
+
+// Redeliver replays a delivery: it becomes pending and due at now with a
+// fresh retry round, keeping its event (so the same webhook-id) and its
+// attempt log. Any state can be replayed; a pending one is simply due now.
+// It returns ErrNoDelivery for an unknown id.
+func (s *Store) Redeliver(ctx context.Context, id int64, now time.Time) (Delivery, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?,
+		delivered_at = 0 WHERE id = ?`, ms(now), id)
+	if err != nil {
+		return Delivery{}, fmt.Errorf("redeliver %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return Delivery{}, fmt.Errorf("redeliver %d: %w", id, ErrNoDelivery)
+	}
+	ds, err := s.Deliveries(ctx, DeliveryFilter{ID: id})
+	if err != nil || len(ds) == 0 {
+		return Delivery{}, fmt.Errorf("redeliver %d: %w", id, errors.Join(err, ErrNoDelivery))
+	}
+	return ds[0], nil
+}
+
+// DisableEndpoint stops deliveries to endpoint (after a 410 Gone) until
+// EnableEndpoint; its pending deliveries stay pending. reason must not
+// contain secrets (the URL of a Slack webhook is one).
+func (s *Store) DisableEndpoint(ctx context.Context, endpoint string, at time.Time, reason string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO endpoints (name, disabled_at, disabled_reason) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET disabled_at = excluded.disabled_at, disabled_reason = excluded.disabled_reason`,
+		endpoint, ms(at), reason)
+	if err != nil {
+		return fmt.Errorf("disable endpoint %s: %w", endpoint, err)
+	}
+	return nil
+}
+
+// EnableEndpoint resumes deliveries to a disabled endpoint; a no-op for one
+// that is not disabled.
+func (s *Store) EnableEndpoint(ctx context.Context, endpoint string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE endpoints SET disabled_at = 0, disabled_reason = '' WHERE name = ?`, endpoint)
+	if err != nil {
+		return fmt.Errorf("enable endpoint %s: %w", endpoint, err)
+	}
+	return nil
+}
+
+// DisabledEndpoint is an endpoint that deliveries are held back from.
+type DisabledEndpoint struct {
+	At     time.Time
+	Reason string
+}
+
+// DisabledEndpoints returns the disabled endpoints by name.
+func (s *Store) DisabledEndpoints(ctx context.Context) (map[string]DisabledEndpoint, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name, disabled_at, disabled_reason FROM endpoints WHERE disabled_at <> 0`)
+	if err != nil {
+		return nil, fmt.Errorf("list disabled endpoints: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]DisabledEndpoint{}
+	for rows.Next() {
+		var name string
+		var at int64
+		var d DisabledEndpoint
+		if err := rows.Scan(&name, &at, &d.Reason); err != nil {
+			return nil, fmt.Errorf("list disabled endpoints: %w", err)
+		}
+		d.At = fromMS(at)
+		out[name] = d
+	}
+	return out, rows.Err()
+}
+
+// OpenSyncFailures returns, by source name, every sync.failing event
+// (its data.source) that no sync.recovered event answers yet: the
+// recovered event's data.failing_event_id names the failing event it closes.
+func (s *Store) OpenSyncFailures(ctx context.Context) (map[string]Event, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT CASE WHEN json_valid(f.payload) THEN json_extract(f.payload, '$.data.source') END,
+		f.id, f.type, f.created_at, f.payload FROM events f WHERE f.type = 'sync.failing' AND NOT EXISTS (SELECT 1 FROM events r
+			WHERE r.type = 'sync.recovered' AND CASE WHEN json_valid(r.payload)
+			THEN json_extract(r.payload, '$.data.failing_event_id') END = f.id)
+		ORDER BY f.created_at`)
+	if err != nil {
+		return nil, fmt.Errorf("list open sync failures: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]Event{}
+	for rows.Next() {
+		var source sql.NullString
+		var ev Event
+		var created int64
+		var payload string
+		if err := rows.Scan(&source, &ev.ID, &ev.Type, &created, &payload); err != nil {
+			return nil, fmt.Errorf("list open sync failures: %w", err)
+		}
+		ev.CreatedAt, ev.Payload = fromMS(created), []byte(payload)
+		if source.Valid {
+			out[source.String] = ev
+		}
+	}
+	return out, rows.Err()
+}
+
+// Delivery is one (event, endpoint) delivery as listed by
+// `touchbase webhooks deliveries`.
+type Delivery struct {
+	ID            int64     `json:"id"`
+	EventID       string    `json:"event_id"` // the webhook-id
+	EventType     string    `json:"event_type"`
+	Endpoint      string    `json:"endpoint"`
+	State         string    `json:"state"`
+	Attempts      int       `json:"attempts"` // every attempt in the log, across redeliveries
+	NextAttemptAt time.Time `json:"next_attempt_at,omitzero"`
+	LastAttemptAt time.Time `json:"last_attempt_at,omitzero"`
+	LastStatus    int       `json:"last_status,omitempty"`
+	LastError     string    `json:"last_error,omitempty"`
+	DeliveredAt   time.Time `json:"delivered_at,omitzero"`
+	CreatedAt     time.Time `json:"created_at"`
+	Log           []Attempt `json:"log,omitempty"`
+}
+
+// Attempt is one entry of a delivery's attempt log.
+type Attempt struct {
+	N          int       `json:"attempt"`
+	At         time.Time `json:"at"`
+	Status     int       `json:"status"` // 0: no response
+	Error      string    `json:"error,omitempty"`
+	DurationMS int64     `json:"duration_ms"`
+}
+
+// DeliveryFilter selects deliveries; zero fields match everything.
+type DeliveryFilter struct {
+	ID       int64
+	Endpoint string
+	State    string
+	Limit    int // default 50
+}
+
+// Deliveries returns the deliveries f selects, newest first, each with its
+// attempt log.
+func (s *Store) Deliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, error) {
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT d.id, d.event_id, e.type, d.endpoint, d.state, d.next_attempt_at,
+		d.last_attempt_at, d.last_status, d.last_error, d.delivered_at, d.created_at
+		FROM deliveries d JOIN events e ON e.id = d.event_id
+		WHERE (? = 0 OR d.id = ?) AND (? = '' OR d.endpoint = ?) AND (? = '' OR d.state = ?)
+		ORDER BY d.created_at DESC, d.id DESC LIMIT ?`,
+		f.ID, f.ID, f.Endpoint, f.Endpoint, f.State, f.State, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []Delivery
+	index := map[int64]int{}
+	for rows.Next() {
+		var d Delivery
+		var next, last, delivered, created int64
+		if err := rows.Scan(&d.ID, &d.EventID, &d.EventType, &d.Endpoint, &d.State, &next, &last,
+			&d.LastStatus, &d.LastError, &delivered, &created); err != nil {
+			return nil, fmt.Errorf("list deliveries: %w", err)
+		}
+		if d.State == DeliveryPending {
+			d.NextAttemptAt = fromMS(next)
+		}
+		d.LastAttemptAt, d.DeliveredAt, d.CreatedAt = fromMS(last), fromMS(delivered), fromMS(created)
+		index[d.ID] = len(out)
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list deliveries: %w", err)
+	}
+	rows.Close()
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, s.attachLog(ctx, out, index)
+}
+
+// attachLog loads the attempt logs of ds (index maps delivery ID to position).
+func (s *Store) attachLog(ctx context.Context, ds []Delivery, index map[int64]int) error {
+	args := make([]any, len(ds))
+	for i, d := range ds {
+		args[i] = d.ID
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT delivery_id, attempt, at, status, error, duration_ms
+		FROM delivery_attempts WHERE delivery_id IN (`+placeholders(len(ds))+`) ORDER BY delivery_id, attempt`, args...)
+	if err != nil {
+		return fmt.Errorf("list delivery attempts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, at int64
+		var a Attempt
+		if err := rows.Scan(&id, &a.N, &at, &a.Status, &a.Error, &a.DurationMS); err != nil {
+			return fmt.Errorf("list delivery attempts: %w", err)
+		}
+		a.At = fromMS(at)
+		d := &ds[index[id]]
+		d.Log = append(d.Log, a)
+		d.Attempts = len(d.Log)
+	}
+	return rows.Err()
+}
+
+// EndpointCounts summarises one endpoint's deliveries.
+type EndpointCounts struct {
+	Pending, Failed int
+	LastDeliveredAt time.Time
+	// The most recent attempt to the endpoint, whatever its outcome.
+	LastAttemptAt time.Time
+	LastStatus    int
+	LastError     string
+}
+
+// QueueCounts returns the pending and failed deliveries per endpoint name
+// (index-only; cheap enough for every dispatcher pass).
+func (s *Store) QueueCounts(ctx context.Context) (map[string]EndpointCounts, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT endpoint, state, COUNT(*) FROM deliveries
+		WHERE state IN ('pending', 'failed') GROUP BY endpoint, state`)
+	if err != nil {
+		return nil, fmt.Errorf("count deliveries: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]EndpointCounts{}
+	for rows.Next() {
+		var ep, state string
+		var n int
+		if err := rows.Scan(&ep, &state, &n); err != nil {
+			return nil, fmt.Errorf("count deliveries: %w", err)
+		}
+		c := out[ep]
+		if state == DeliveryPending {
+			c.Pending = n
+		} else {
+			c.Failed = n
+		}
+		out[ep] = c
+	}
+	return out, rows.Err()
+}
+
+// EndpointSummary is QueueCounts plus each endpoint's last success and last
+// attempt. It scans every delivery: for `webhooks list`, not for every pass.
+func (s *Store) EndpointSummary(ctx context.Context) (map[string]EndpointCounts, error) {
+	out, err := s.QueueCounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT d.endpoint, x.delivered, d.last_attempt_at, d.last_status, d.last_error
+		FROM deliveries d JOIN (SELECT endpoint, MAX(last_attempt_at) AS last, MAX(delivered_at) AS delivered
+			FROM deliveries GROUP BY endpoint) x ON x.endpoint = d.endpoint AND d.last_attempt_at = x.last
+		WHERE x.last > 0`)
+	if err != nil {
+		return nil, fmt.Errorf("summarise endpoints: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ep string
+		var delivered, last int64
+		var status int
+		var lastErr string
+		if err := rows.Scan(&ep, &delivered, &last, &status, &lastErr); err != nil {
+			return nil, fmt.Errorf("summarise endpoints: %w", err)
+		}
+		c := out[ep]
+		c.LastDeliveredAt, c.LastAttemptAt, c.LastStatus, c.LastError = fromMS(delivered), fromMS(last), status, lastErr
+		out[ep] = c
+	}
+	return out, rows.Err()
 }

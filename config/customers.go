@@ -1,0 +1,107 @@
+package config
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/touchbase/touchbase/cadence"
+)
+
+// claims remembers which customer each domain and address belongs to, so a
+// second claim is reported: an interaction must map to one customer.
+type claims struct {
+	internal map[string]bool
+	domains  map[string]string // domain → customer id
+	contacts map[string]string // address → customer id
+}
+
+func (b *builder) customers(rs []rawCustomer, c *Config, res resolver) []cadence.Customer {
+	out := make([]cadence.Customer, 0, len(rs))
+	ids := map[string]string{}
+	cl := claims{internal: map[string]bool{}, domains: map[string]string{}, contacts: map[string]string{}}
+	for _, d := range c.InternalDomains {
+		cl.internal[d] = true
+	}
+	accounts := make([]string, 0, len(c.Accounts))
+	for _, a := range c.Accounts {
+		accounts = append(accounts, a.Name)
+	}
+	for i, r := range rs {
+		key := fmt.Sprintf("customers[%d]", i)
+		cu := cadence.Customer{
+			ID:       strings.TrimSpace(r.ID),
+			Name:     strings.TrimSpace(r.Name),
+			Owner:    r.Owner,
+			Tier:     r.Tier,
+			Location: b.location(key+".timezone", r.Timezone, c.Timezone),
+		}
+		if required(b, key+".id", cu.ID) {
+			b.dupe(key+".id", "customer id", cu.ID, ids, key)
+		}
+		if cu.Name == "" {
+			cu.Name = cu.ID
+		}
+		if len(r.Domains) == 0 && len(r.Contacts) == 0 {
+			b.p.add(key, "customer needs domains or contacts")
+		}
+		cu.Domains = b.customerDomains(key, cu.ID, r.Domains, &cl)
+		cu.Contacts = b.addresses(key+".contacts", cu.ID, r.Contacts, cl.contacts)
+		cu.Exclude = b.addresses(key+".exclude", cu.ID, r.Exclude, nil)
+		if r.Owner != "" && !slices.Contains(accounts, r.Owner) {
+			b.p.add(key+".owner", "unknown account %q%s", r.Owner, didYouMean(r.Owner, accounts))
+		}
+		if _, ok := res.tiers[r.Tier]; r.Tier != "" && !ok {
+			b.p.add(key+".tier", "unknown tier %q%s", r.Tier, didYouMean(r.Tier, slices.Sorted(maps.Keys(res.tiers))))
+		}
+		cu.Commitments = b.commitments(key, r.Commitments, r.Tier, res)
+		out = append(out, cu)
+	}
+	return out
+}
+
+// customerDomains normalises a customer's domains and claims them.
+func (b *builder) customerDomains(key, id string, ds []string, cl *claims) []string {
+	var out []string
+	for j, s := range ds {
+		dk := fmt.Sprintf("%s.domains[%d]", key, j)
+		d := b.domain(dk, s)
+		switch {
+		case d == "":
+		case slices.Contains(out, d):
+			b.p.add(dk, "domain %q is listed twice", d)
+		case cl.internal[d]:
+			b.p.add(dk, "domain %q is one of internal_domains (our own)", d)
+		case cl.domains[d] != "":
+			b.p.add(dk, "domain %q already belongs to customer %q", d, cl.domains[d])
+		default:
+			cl.domains[d] = id
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// addresses normalises a list of addresses; with owners non-nil each
+// address may belong to one customer only.
+func (b *builder) addresses(key, id string, as []string, owners map[string]string) []string {
+	var out []string
+	for j, s := range as {
+		ak := fmt.Sprintf("%s[%d]", key, j)
+		a := b.email(ak, s)
+		switch {
+		case a == "":
+		case slices.Contains(out, a):
+			b.p.add(ak, "address %q is listed twice", a)
+		case owners != nil && owners[a] != "":
+			b.p.add(ak, "address %q already belongs to customer %q", a, owners[a])
+		default:
+			if owners != nil {
+				owners[a] = id
+			}
+			out = append(out, a)
+		}
+	}
+	return out
+}

@@ -1,0 +1,166 @@
+package daemon
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/touchbase/touchbase/config"
+	"github.com/touchbase/touchbase/store"
+)
+
+// Status is the body of GET /v1/status (`touchbase status --json`). Field
+// names are part of the CLI's contract: add fields, never rename.
+type Status struct {
+	Version      string             `json:"version"`
+	PID          int                `json:"pid"`
+	StartedAt    time.Time          `json:"started_at"`
+	Now          time.Time          `json:"now"`
+	Ready        bool               `json:"ready"`
+	Config       ConfigStatus       `json:"config"`
+	Sources      []SourceStatus     `json:"sources"`
+	Interactions InteractionsStatus `json:"interactions"`
+	Outbox       OutboxStatus       `json:"outbox"`
+}
+
+// ConfigStatus describes the running configuration.
+type ConfigStatus struct {
+	Path         string    `json:"path"`
+	LoadedAt     time.Time `json:"loaded_at"`
+	LogLevel     string    `json:"log_level"`
+	PollInterval string    `json:"poll_interval"` // Go duration
+	StaleAfter   string    `json:"stale_after"`
+	Accounts     int       `json:"accounts"`
+	Customers    int       `json:"customers"`
+	Webhooks     int       `json:"webhooks"`
+}
+
+// SourceStatus is one configured source's health. Times are null until
+// they first happen.
+type SourceStatus struct {
+	Name                string           `json:"name"`
+	LastAttemptAt       *time.Time       `json:"last_attempt_at"`
+	LastSuccessAt       *time.Time       `json:"last_success_at"`
+	Lag                 *string          `json:"lag"` // since last success, Go duration
+	FailingSince        *time.Time       `json:"failing_since"`
+	ConsecutiveFailures int              `json:"consecutive_failures"`
+	LastError           string           `json:"last_error"`
+	Stats               map[string]int64 `json:"stats"`
+	// Stale: not synced successfully within stale_after (or never), so
+	// commitments that depend on it evaluate as unknown.
+	Stale bool `json:"stale"`
+}
+
+// InteractionsStatus counts stored interactions: those that count and
+// those filtered out, by reason (cadence.Filter).
+type InteractionsStatus struct {
+	Counted  int            `json:"counted"`
+	Filtered map[string]int `json:"filtered"`
+}
+
+// OutboxStatus is the webhook outbox depth.
+type OutboxStatus struct {
+	Pending int `json:"pending"`
+	Failed  int `json:"failed"`
+}
+
+// Status reports the daemon's health from the running configuration and
+// the store.
+func (d *Daemon) Status(ctx context.Context) (*Status, error) {
+	snap := d.state.Load()
+	cfg := snap.cfg
+	now := d.opts.Now()
+	s := &Status{
+		Version: d.opts.Version, PID: pid(), StartedAt: d.startedAt.UTC(), Now: now.UTC(), Ready: d.ready.Load(),
+		Config: ConfigStatus{
+			Path: cfg.Path, LoadedAt: snap.loadedAt.UTC(), LogLevel: levelName(cfg.LogLevel),
+			PollInterval: cfg.Sync.PollInterval.String(), StaleAfter: staleAfter(cfg).String(),
+			Accounts: len(cfg.Accounts), Customers: len(cfg.Customers), Webhooks: len(cfg.Webhooks),
+		},
+		Interactions: InteractionsStatus{Filtered: map[string]int{}},
+	}
+	var err error
+	if s.Sources, err = d.sourceStatuses(ctx, snap, now); err != nil {
+		return nil, err
+	}
+	counts, err := d.store.FilterCounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for f, n := range counts {
+		if f == "" {
+			s.Interactions.Counted = n
+		} else {
+			s.Interactions.Filtered[string(f)] = n
+		}
+	}
+	if s.Outbox.Pending, s.Outbox.Failed, err = d.store.OutboxDepth(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// sourceStatuses lists every configured source: those the config declares
+// (imap:<account>, caldav:<account>) and those the plan runs.
+func (d *Daemon) sourceStatuses(ctx context.Context, snap *snapshot, now time.Time) ([]SourceStatus, error) {
+	names := configuredSources(snap.cfg)
+	for _, src := range snap.plan.Sources {
+		names = append(names, src.Name())
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	stored, err := d.store.Sources(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SourceStatus, 0, len(names))
+	for _, name := range names {
+		ss := SourceStatus{Name: name, Stale: true, Stats: map[string]int64{}}
+		i := slices.IndexFunc(stored, func(s store.SourceStatus) bool { return s.Name == name })
+		if i >= 0 {
+			h := stored[i]
+			ss.LastAttemptAt, ss.LastSuccessAt, ss.FailingSince = timePtr(h.LastAttemptAt), timePtr(h.LastSuccessAt), timePtr(h.FailingSince)
+			ss.ConsecutiveFailures, ss.LastError = h.ConsecutiveFailures, h.LastError
+			if h.Stats != nil {
+				ss.Stats = h.Stats
+			}
+			if !h.LastSuccessAt.IsZero() {
+				lag := now.Sub(h.LastSuccessAt).Round(time.Second).String()
+				ss.Lag = &lag
+				ss.Stale = now.Sub(h.LastSuccessAt) > staleAfter(snap.cfg)
+			}
+		}
+		out = append(out, ss)
+	}
+	return out, nil
+}
+
+// configuredSources names the sources cfg's accounts declare.
+func configuredSources(cfg *config.Config) []string {
+	var names []string
+	for _, a := range cfg.Accounts {
+		if a.IMAP != nil {
+			names = append(names, "imap:"+a.Name)
+		}
+		if a.CalDAV != nil {
+			names = append(names, "caldav:"+a.Name)
+		}
+	}
+	return names
+}
+
+// staleAfter is sync.stale_after, or its documented default when unset.
+func staleAfter(cfg *config.Config) time.Duration {
+	if cfg.Sync.StaleAfter > 0 {
+		return cfg.Sync.StaleAfter
+	}
+	return max(3*cfg.Sync.PollInterval, time.Hour)
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}

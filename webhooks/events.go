@@ -1,0 +1,153 @@
+package webhooks
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/touchbase/touchbase/config"
+	"github.com/touchbase/touchbase/store"
+)
+
+// Event types (SPEC "Webhooks").
+const (
+	CommitmentAtRisk    = "commitment.at_risk"
+	CommitmentSlipped   = "commitment.slipped"
+	CommitmentRecovered = "commitment.recovered"
+	SyncFailing         = "sync.failing"
+	SyncRecovered       = "sync.recovered"
+	WebhookTest         = "webhook.test"
+)
+
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// EventID derives a webhook-id from the parts that identify an event
+// ("msg_" and 32 base32 characters of their SHA-256), so the same event
+// produced twice — after a restart, by a rebuilt state — has the same ID
+// and Enqueue keeps only one.
+func EventID(parts ...string) string {
+	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return "msg_" + strings.ToLower(idEncoding.EncodeToString(h[:20]))
+}
+
+// body is the standard webhook body.
+type body struct {
+	Type      string    `json:"type"`
+	Timestamp time.Time `json:"timestamp"`
+	Data      any       `json:"data"`
+}
+
+// NewEvent builds an outbox event with the standard body
+// {"type", "timestamp", "data"}; at is both its timestamp and CreatedAt.
+func NewEvent(id, eventType string, at time.Time, data any) (store.Event, error) {
+	at = at.UTC().Truncate(time.Millisecond) // the store keeps milliseconds
+	b, err := json.Marshal(body{Type: eventType, Timestamp: at, Data: data})
+	if err != nil {
+		return store.Event{}, fmt.Errorf("encode %s event %s: %w", eventType, id, err)
+	}
+	return store.Event{ID: id, Type: eventType, CreatedAt: at, Payload: b}, nil
+}
+
+// Routes returns the routing function for store.Enqueue: the names of the
+// hooks that want an event type, in configuration order.
+func Routes(hooks []config.Webhook) func(eventType string) []string {
+	return func(eventType string) []string {
+		var names []string
+		for _, h := range hooks {
+			if h.Wants(eventType) {
+				names = append(names, h.Name)
+			}
+		}
+		return names
+	}
+}
+
+// SyncData is the data of sync.failing and sync.recovered events.
+type SyncData struct {
+	Source              string     `json:"source"` // "imap:<account>" or "caldav:<account>"
+	FailingSince        time.Time  `json:"failing_since"`
+	ConsecutiveFailures int        `json:"consecutive_failures,omitempty"`
+	LastError           string     `json:"last_error,omitempty"`
+	LastSuccessAt       *time.Time `json:"last_success_at"` // null: never synced
+	RecoveredAt         *time.Time `json:"recovered_at,omitempty"`
+	FailingEventID      string     `json:"failing_event_id,omitempty"` // on sync.recovered: the event it closes
+}
+
+// syncEvents compares the sources' health with the open sync.failing
+// events and returns the events to enqueue: sync.recovered for an open
+// failure whose episode ended (the source synced, or it is failing again
+// since a later time), then sync.failing for a source failing for at least
+// after. IDs derive from the source and failing_since, so repeating a check
+// enqueues nothing new.
+func syncEvents(sources []store.SourceStatus, open map[string]store.Event, after time.Duration, now time.Time) ([]store.Event, error) {
+	var out []store.Event
+	for _, src := range sources {
+		failing := !src.FailingSince.IsZero()
+		failID := EventID(SyncFailing, src.Name, src.FailingSince.UTC().Format(time.RFC3339Nano))
+		if prev, ok := open[src.Name]; ok && (!failing || prev.ID != failID) {
+			ev, err := recoveredEvent(src, prev, now)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ev)
+			delete(open, src.Name)
+		}
+		if !failing || now.Sub(src.FailingSince) < after {
+			continue
+		}
+		if _, ok := open[src.Name]; ok {
+			continue // already announced
+		}
+		data := SyncData{Source: src.Name, FailingSince: src.FailingSince.UTC(), ConsecutiveFailures: src.ConsecutiveFailures,
+			LastError: src.LastError, LastSuccessAt: timePtr(src.LastSuccessAt)}
+		ev, err := NewEvent(failID, SyncFailing, now, data)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
+// recoveredEvent closes the open failure prev of src.
+func recoveredEvent(src store.SourceStatus, prev store.Event, now time.Time) (store.Event, error) {
+	var was struct {
+		Data SyncData `json:"data"`
+	}
+	_ = json.Unmarshal(prev.Payload, &was) // best effort: failing_since is informative
+	recovered := src.LastSuccessAt
+	if recovered.IsZero() || recovered.Before(was.Data.FailingSince) {
+		recovered = now
+	}
+	data := SyncData{Source: src.Name, FailingSince: was.Data.FailingSince, LastSuccessAt: timePtr(src.LastSuccessAt),
+		RecoveredAt: timePtr(recovered), FailingEventID: prev.ID}
+	return NewEvent(EventID(SyncRecovered, prev.ID), SyncRecovered, now, data)
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// TestData is the data of a webhook.test event.
+type TestData struct {
+	Endpoint string `json:"endpoint"`
+	Message  string `json:"message"`
+}
+
+// testEvent builds a webhook.test event for endpoint; each test is a new
+// event, so its ID is random.
+func testEvent(endpoint string, now time.Time) (store.Event, error) {
+	nonce := make([]byte, 8)
+	_, _ = rand.Read(nonce) // never fails (crypto/rand)
+	return NewEvent(EventID(WebhookTest, endpoint, hex.EncodeToString(nonce)), WebhookTest, now,
+		TestData{Endpoint: endpoint, Message: "Test event from Touchbase: this endpoint receives its webhooks."})
+}
