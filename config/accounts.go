@@ -5,6 +5,7 @@ import (
 	"net/mail"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -17,10 +18,10 @@ func (b *builder) accounts(rs []rawAccount) []Account {
 	for i, r := range rs {
 		key := fmt.Sprintf("accounts[%d]", i)
 		a := Account{Name: strings.TrimSpace(r.Name)}
-		if required(b, key+".name", a.Name) {
+		if b.required(key+".name", a.Name) {
 			b.dupe(key+".name", "account name", a.Name, names, key)
 		}
-		if required(b, key+".email", r.Email) {
+		if b.required(key+".email", r.Email) {
 			a.Email = b.email(key+".email", r.Email)
 		}
 		if r.IMAP == nil && r.CalDAV == nil {
@@ -46,7 +47,7 @@ func (b *builder) imap(key string, r rawIMAP, email string) *IMAP {
 		Auth:     b.oneOf(key+".auth", r.Auth, AuthPlain, "auth mechanism", AuthPlain, AuthXOAuth2),
 		Folders:  r.Folders,
 	}
-	if required(b, key+".addr", r.Addr) {
+	if b.required(key+".addr", r.Addr) {
 		b.hostPort(key+".addr", r.Addr)
 	}
 	if m.Username == "" {
@@ -69,7 +70,7 @@ func (b *builder) caldav(key string, r rawCalDAV, email string) *CalDAV {
 		Password:  b.secret(key, r.Secret),
 		Calendars: r.Calendars,
 	}
-	if required(b, key+".url", r.URL) {
+	if b.required(key+".url", r.URL) {
 		b.url(key+".url", r.URL)
 	}
 	if c.Username == "" {
@@ -81,6 +82,8 @@ func (b *builder) caldav(key string, r rawCalDAV, email string) *CalDAV {
 	}
 	return c
 }
+
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // secret checks the choice of password source in the block at key. It
 // reads a password file only to see that it is readable; the value is
@@ -108,7 +111,10 @@ func (b *builder) secret(key string, r rawSecret) Secret {
 		b.checkSecretFile(key+".password_file", s.File)
 	}
 	if s.Env != "" {
-		if v, ok := os.LookupEnv(s.Env); !ok {
+		if !envNameRE.MatchString(s.Env) {
+			// Not quoted: this is where a password pasted by mistake would be.
+			b.p.add(key+".password_env", "want the name of an environment variable (letters, digits and _), not a value")
+		} else if v, ok := os.LookupEnv(s.Env); !ok {
 			b.p.add(key+".password_env", "environment variable %s is not set", s.Env)
 		} else if strings.TrimSpace(v) == "" {
 			b.p.add(key+".password_env", "environment variable %s is empty", s.Env)

@@ -20,6 +20,9 @@ import (
 type builder struct {
 	p   *problems
 	dir string // directory of the config file, for relative paths
+	// declared holds every policy name under `policies:`, also those too
+	// broken to use, so references to them are not reported again.
+	declared map[string]bool
 }
 
 func (b *builder) build(r rawConfig) *Config {
@@ -145,62 +148,82 @@ func isLoopback(host string) bool {
 
 func (b *builder) sync(r rawSync) Sync {
 	s := Sync{
-		Backfill:     b.span("sync.backfill", r.Backfill),
-		PollInterval: b.duration("sync.poll_interval", r.PollInterval),
-		Idle:         r.Idle,
-		Horizon:      b.span("sync.horizon", r.Horizon),
+		Backfill: b.span("sync.backfill", r.Backfill),
+		Idle:     r.Idle,
+		Horizon:  b.span("sync.horizon", r.Horizon),
 	}
-	if s.PollInterval <= 0 {
-		b.p.add("sync.poll_interval", "must be longer than 0")
-	}
+	s.PollInterval = b.positiveDuration("sync.poll_interval", r.PollInterval)
 	if r.StaleAfter == "" {
 		s.StaleAfter = max(3*s.PollInterval, time.Hour)
 		return s
 	}
-	if s.StaleAfter = b.duration("sync.stale_after", r.StaleAfter); s.StaleAfter <= 0 {
-		b.p.add("sync.stale_after", "must be longer than 0")
-	}
+	s.StaleAfter = b.positiveDuration("sync.stale_after", r.StaleAfter)
 	return s
 }
 
 func (b *builder) alerting(r rawAlerting) cadence.Alerting {
-	return cadence.Alerting{
-		RepeatInterval: b.duration("alerting.repeat_interval", r.RepeatInterval),
-		AtRiskBefore:   b.duration("alerting.at_risk_before", r.AtRiskBefore),
-	}
+	repeat, _ := b.duration("alerting.repeat_interval", r.RepeatInterval)
+	atRisk, _ := b.duration("alerting.at_risk_before", r.AtRiskBefore)
+	return cadence.Alerting{RepeatInterval: repeat, AtRiskBefore: atRisk}
 }
 
 // span parses a duration with calendar units (cadence.ParseSpan); "" is 0.
 func (b *builder) span(key, s string) cadence.Span {
+	sp, _ := b.spanOK(key, s)
+	return sp
+}
+
+// spanOK is span that also reports whether s parsed.
+func (b *builder) spanOK(key, s string) (cadence.Span, bool) {
 	if s == "" {
-		return cadence.Span{}
+		return cadence.Span{}, true
 	}
 	sp, err := cadence.ParseSpan(s)
 	if err != nil {
 		b.p.add(key, "%v", err)
+		return sp, false
+	}
+	return sp, true
+}
+
+// positiveSpan is span for keys that must not be zero.
+func (b *builder) positiveSpan(key, s string) cadence.Span {
+	sp, ok := b.spanOK(key, s)
+	if ok && sp.IsZero() {
+		b.p.add(key, "must be longer than 0")
 	}
 	return sp
 }
 
 // duration parses a key that is a plain time.Duration: Go syntax plus d
 // (24h) and w (7 × 24h). Months and business days have no fixed length, so
-// they are refused rather than approximated. "" is 0.
-func (b *builder) duration(key, s string) time.Duration {
+// they are refused rather than approximated. "" is 0. ok is false after a
+// problem was recorded.
+func (b *builder) duration(key, s string) (time.Duration, bool) {
 	if s == "" {
-		return 0
+		return 0, true
 	}
 	sp, err := cadence.ParseSpan(s)
 	if err != nil {
 		b.p.add(key, "invalid duration %q: want Go syntax (90m, 36h) or N followed by d or w", s)
-		return 0
+		return 0, false
 	}
 	switch sp.Unit {
 	case cadence.Month, cadence.BusinessDay:
 		b.p.add(key, "invalid duration %q: months and business days are not allowed here; use h, d or w", s)
-		return 0
+		return 0, false
 	}
 	// Day and week are fixed here: these keys measure elapsed time.
-	return sp.Approx()
+	return sp.Approx(), true
+}
+
+// positiveDuration is duration for keys that must not be zero.
+func (b *builder) positiveDuration(key, s string) time.Duration {
+	d, ok := b.duration(key, s)
+	if ok && d <= 0 {
+		b.p.add(key, "must be longer than 0")
+	}
+	return d
 }
 
 // readSecretFile reads a secret file to check it; the caller must not keep
@@ -233,7 +256,8 @@ func (b *builder) checkSecretFile(key, path string) {
 	clear(b.readSecretFile(key, path))
 }
 
-func required(b *builder, key, v string) bool {
+// required records a missing value; it reports whether v is set.
+func (b *builder) required(key, v string) bool {
 	if strings.TrimSpace(v) == "" {
 		b.p.add(key, "required key is missing")
 		return false

@@ -37,7 +37,7 @@ func (b *builder) customers(rs []rawCustomer, c *Config, res resolver) []cadence
 			Tier:     r.Tier,
 			Location: b.location(key+".timezone", r.Timezone, c.Timezone),
 		}
-		if required(b, key+".id", cu.ID) {
+		if b.required(key+".id", cu.ID) {
 			b.dupe(key+".id", "customer id", cu.ID, ids, key)
 		}
 		if cu.Name == "" {

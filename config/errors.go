@@ -105,6 +105,16 @@ func (p *problems) addFile(line int, key, format string, args ...any) {
 	p.errs = append(p.errs, &Error{File: p.file, Line: line, Key: key, Msg: msg})
 }
 
+// badUnder reports whether a path below key had the wrong type.
+func (p *problems) badUnder(key string) bool {
+	for k := range p.bad {
+		if strings.HasPrefix(k, key+".") || strings.HasPrefix(k, key+"[") {
+			return true
+		}
+	}
+	return false
+}
+
 // line is the line of key, or of its closest ancestor present in the file
 // (a missing required field points at the block that lacks it).
 func (p *problems) line(key string) int {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -70,19 +71,12 @@ func Load(path string) (*Config, error) {
 	}
 	checkEnv(p, rawConfigType, "")
 	raw, err := decode(data)
-	if err != nil {
-		var de decodeError
-		if !errors.As(err, &de) {
-			// The file could not be read as a whole: nothing more to check.
-			if len(p.errs) == 0 {
-				p.addFile(0, "", "%s", oneLine(err.Error()))
-			}
-			return nil, p.sorted()
-		}
-		if len(p.errs) == 0 {
-			// Not explained by a problem found above; never silently drop it.
-			p.addFile(0, "", "%s", oneLine(err.Error()))
-		}
+	if err != nil && len(p.errs) == 0 {
+		// Not explained by a problem found above; never drop it silently.
+		p.addFile(0, "", "%s", oneLine(err.Error()))
+	}
+	if de := (decodeError{}); err != nil && !errors.As(err, &de) {
+		return nil, p.sorted() // the file could not be read as a whole
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -140,9 +134,10 @@ func decode(data []byte) (rawConfig, error) {
 	return raw, nil
 }
 
-// checkEnv checks that environment overrides of typed scalar keys parse,
-// so the problem is reported with its key rather than as viper's decode
-// error. Lists and maps are not reachable from the environment.
+// checkEnv checks that environment overrides of typed keys parse, so the
+// problem is reported with its key rather than as viper's decode error.
+// Viper would let TOUCHBASE_ACCOUNTS replace the whole accounts list with a
+// string; that is refused.
 func checkEnv(p *problems, t reflect.Type, path string) {
 	for key, ft := range structFields(t) {
 		kp := joinKey(path, key)
@@ -159,6 +154,12 @@ func checkEnv(p *problems, t reflect.Type, path string) {
 			if s, ok := os.LookupEnv(envName(kp)); ok && s != "" {
 				_, err = strconv.Atoi(s)
 			}
+		case reflect.Slice, reflect.Map:
+			// A comma-separated value works for a list of strings only.
+			if s, ok := os.LookupEnv(envName(kp)); ok && s != "" && ft.Elem().Kind() != reflect.String {
+				p.add(kp, "cannot be set from the environment; edit the file")
+				p.bad[kp] = true
+			}
 		}
 		if err != nil {
 			p.add(kp, "want %s", map[reflect.Kind]string{reflect.Bool: "true or false", reflect.Int: "an integer"}[ft.Kind()])
@@ -169,13 +170,32 @@ func checkEnv(p *problems, t reflect.Type, path string) {
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
+// yamlParserProblems are the messages of yaml.v3's parser (as opposed to
+// its scanner). For them it reports the line counted from 0.
+var yamlParserProblems = []string{
+	"did not find expected <stream-start>",
+	"did not find expected <document start>",
+	"did not find expected node content",
+	"did not find expected '-' indicator",
+	"did not find expected key",
+	"did not find expected ',' or ']'",
+	"did not find expected ',' or '}'",
+	"found undefined tag handle",
+	"found duplicate %YAML directive",
+	"found incompatible YAML document",
+	"found duplicate %TAG directive",
+}
+
 // syntaxError turns a YAML parse error into an Error with its line.
 func syntaxError(file string, err error) *Error {
-	msg := oneLine(err.Error())
-	e := &Error{File: file, Msg: msg, err: err}
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+	msg := oneLine(strings.TrimPrefix(err.Error(), "yaml: "))
+	e := &Error{File: file, Msg: "invalid YAML: " + msg, err: err}
+	if m := yamlLineRE.FindStringSubmatch(oneLine(err.Error())); m != nil {
 		e.Line, _ = strconv.Atoi(m[1])
 		e.Msg = "invalid YAML: " + m[2]
+		if slices.Contains(yamlParserProblems, m[2]) {
+			e.Line++
+		}
 	}
 	return e
 }

@@ -44,7 +44,9 @@ const (
 
 func (b *builder) policies(rs map[string]rawPolicy) map[string]cadence.Commitment {
 	out := make(map[string]cadence.Commitment, len(rs))
+	b.declared = map[string]bool{}
 	for _, name := range slices.Sorted(maps.Keys(rs)) {
+		b.declared[name] = true
 		if c, ok := b.policy("policies."+name, name, rs[name]); ok {
 			out[name] = c
 		}
@@ -111,14 +113,6 @@ func (b *builder) cadence(key string, r rawPolicy, c *cadence.Commitment) {
 	c.Min = b.atLeast1(key+".min", r.Min, defaultMin)
 }
 
-func (b *builder) positiveSpan(key, s string) cadence.Span {
-	sp := b.span(key, s)
-	if sp.IsZero() {
-		b.p.add(key, "must be longer than 0")
-	}
-	return sp
-}
-
 func (b *builder) atLeast1(key string, n *int, def int) int {
 	if n == nil {
 		return def
@@ -182,7 +176,9 @@ func (b *builder) refs(key string, names []string, policies map[string]cadence.C
 
 func (b *builder) ref(key, name string, policies map[string]cadence.Commitment) (cadence.Commitment, bool) {
 	c, ok := policies[name]
-	if !ok {
+	if !ok && !b.declared[name] {
+		// A declared policy with a bad type was reported where it is
+		// declared; only names declared nowhere are reported here.
 		b.p.add(key, "unknown policy %q%s", name, didYouMean(name, slices.Sorted(maps.Keys(policies))))
 	}
 	return c, ok
@@ -229,10 +225,12 @@ func (b *builder) commitment(key string, item any, policies map[string]cadence.C
 		var r rawInline
 		dc := &mapstructure.DecoderConfig{WeaklyTypedInput: true, Result: &r}
 		if d, err := mapstructure.NewDecoder(dc); err != nil || d.Decode(v) != nil {
-			b.p.add(key, "want a policy name or an inline policy")
+			if !b.p.badUnder(key) { // else the schema walk said what is wrong
+				b.p.add(key, "want a policy name or an inline policy")
+			}
 			return cadence.Commitment{}, false
 		}
-		if !required(b, key+".name", r.Name) {
+		if !b.required(key+".name", r.Name) {
 			return cadence.Commitment{}, false
 		}
 		if !nameRE.MatchString(r.Name) {

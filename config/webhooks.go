@@ -38,10 +38,10 @@ func (b *builder) webhooks(rs []rawWebhook) []Webhook {
 			Events: r.Events,
 			Format: b.oneOf(key+".format", r.Format, FormatStandard, "format", FormatStandard, FormatSlack),
 		}
-		if required(b, key+".name", r.Name) {
+		if b.required(key+".name", r.Name) {
 			b.dupe(key+".name", "webhook name", r.Name, names, key)
 		}
-		if required(b, key+".url", r.URL) {
+		if b.required(key+".url", r.URL) {
 			b.url(key+".url", r.URL)
 		}
 		for j, e := range r.Events {

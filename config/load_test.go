@@ -1,0 +1,286 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/touchbase/touchbase/cadence"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// TestMain keeps the caller's TOUCHBASE_* variables out of the tests: they
+// override config keys and would change every result.
+func TestMain(m *testing.M) {
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, envPrefix+"_") {
+			os.Unsetenv(k)
+		}
+	}
+	os.Exit(m.Run())
+}
+
+// testdataDir is the absolute testdata path, replaced by <testdata> in
+// golden text so the files do not depend on where the tree is checked out.
+func testdataDir(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// golden compares got with the golden file, or rewrites it with -update.
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden file (run with -update to create it): %v", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs\n--- got ---\n%s--- want ---\n%s", path, got, want)
+	}
+}
+
+func TestLoadBad(t *testing.T) {
+	files, err := filepath.Glob("testdata/bad/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 15 {
+		t.Fatalf("found %d bad fixtures, want at least 15", len(files))
+	}
+	td := testdataDir(t)
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".yaml"), func(t *testing.T) {
+			cfg, err := Load(f)
+			if err == nil {
+				t.Fatalf("Load(%s) = %+v, nil; want errors", f, cfg)
+			}
+			if cfg != nil {
+				t.Errorf("Load(%s) returned a config along with errors", f)
+			}
+			var es Errors
+			if !errors.As(err, &es) {
+				t.Fatalf("error is %T, want config.Errors: %v", err, err)
+			}
+			for _, e := range es {
+				if e.File != f {
+					t.Errorf("problem %q names file %q, want %q", e.Msg, e.File, f)
+				}
+			}
+			got := strings.ReplaceAll(err.Error(), td, "<testdata>") + "\n"
+			golden(t, strings.TrimSuffix(f, ".yaml")+".err", got)
+		})
+	}
+}
+
+// TestLoadCollectsAll proves that one file with many problems reports each
+// of them, not only the first.
+func TestLoadCollectsAll(t *testing.T) {
+	_, err := Load("testdata/bad/many.yaml")
+	var es Errors
+	if !errors.As(err, &es) {
+		t.Fatalf("Load: %v, want config.Errors", err)
+	}
+	for _, key := range []string{
+		"store", "timezone", "sync.poll_interval", "sync.idel",
+		"accounts[0].imap.tls", "accounts[0].imap.password_file",
+		"accounts[1].name", "accounts[1].email", "accounts[1].caldav",
+		"customers[0].owner", "customers[0].commitments[0]", "customers[0].commitments[1]",
+		"customers[1].domains[0]", "customers[1].tier", "customers[1].timezone",
+		"policies.weekly.subject", "policies.reply.type",
+		"webhooks[0].url", "webhooks[0].secret_file",
+	} {
+		if !slices.ContainsFunc(es, func(e *Error) bool { return e.Key == key }) {
+			t.Errorf("no problem reported for %s", key)
+		}
+	}
+	for i := 1; i < len(es); i++ {
+		if es[i].Line != 0 && es[i].Line < es[i-1].Line {
+			t.Errorf("problems out of line order: %v before %v", es[i-1], es[i])
+		}
+	}
+}
+
+func TestLoadGood(t *testing.T) {
+	t.Setenv("TOUCHBASE_TEST_GOOD_PW", "env-password")
+	files, err := filepath.Glob("testdata/good/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	td := testdataDir(t)
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".yaml"), func(t *testing.T) {
+			cfg, err := Load(f)
+			if err != nil {
+				t.Fatalf("Load(%s): %v", f, err)
+			}
+			got := strings.ReplaceAll(dump(cfg), td, "<testdata>")
+			golden(t, strings.TrimSuffix(f, ".yaml")+".golden", got)
+		})
+	}
+}
+
+// TestLoadExample loads configs/touchbase.example.yaml exactly as shipped:
+// its relative secret paths resolve to the placeholders in configs/secrets.
+func TestLoadExample(t *testing.T) {
+	const path = "../configs/touchbase.example.yaml"
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatalf("Load(%s): %v", path, err)
+	}
+	want := map[string]int{"accounts": 2, "customers": 3, "policies": 8, "webhooks": 2}
+	got := map[string]int{
+		"accounts": len(cfg.Accounts), "customers": len(cfg.Customers),
+		"policies": len(cfg.Policies), "webhooks": len(cfg.Webhooks),
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s: got %d, want %d", k, got[k], w)
+		}
+	}
+	// The example promises these policy types; keep it showing them all.
+	var types []string
+	for _, p := range cfg.Policies {
+		types = append(types, string(p.Type))
+	}
+	for _, typ := range policyTypes {
+		if !slices.Contains(types, typ) {
+			t.Errorf("example declares no %s policy", typ)
+		}
+	}
+	bob, ok := cfg.Account("bob")
+	if !ok || bob.IMAP == nil || bob.IMAP.Auth != AuthXOAuth2 || bob.IMAP.Password.Command == "" {
+		t.Errorf("example account bob = %+v, want IMAP with xoauth2 and a password_command", bob)
+	}
+}
+
+// TestExampleDocumentsEveryKey keeps the example in step with the schema:
+// every key Load understands must appear in it, set or commented out.
+func TestExampleDocumentsEveryKey(t *testing.T) {
+	data, err := os.ReadFile("../configs/touchbase.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	var walk func(typ reflect.Type, path string)
+	walk = func(typ reflect.Type, path string) {
+		for key, ft := range structFields(typ) {
+			if !strings.Contains(text, key+":") {
+				t.Errorf("example does not mention %s", joinKey(path, key))
+			}
+			for ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Slice || ft.Kind() == reflect.Map {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				walk(ft, joinKey(path, key))
+			}
+		}
+	}
+	walk(rawConfigType, "")
+	walk(rawInlineType, "customers[].commitments[]")
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"))
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Load of a missing file: %v, want fs.ErrNotExist", err)
+	}
+	var es Errors
+	if !errors.As(err, &es) || len(es) != 1 || !strings.Contains(es[0].Msg, "cannot read config") {
+		t.Errorf("Load of a missing file: %v, want one config.Error", err)
+	}
+}
+
+func TestLoadEmptyFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "empty.yaml")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatalf("Load(empty): %v", err)
+	}
+	if cfg.DataDir != DefaultDataDir || cfg.Listen.Socket != DefaultSocket || !cfg.Sync.Idle {
+		t.Errorf("empty file did not get defaults: %+v", cfg)
+	}
+}
+
+// dump prints a Config deterministically for golden files.
+func dump(c *Config) string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	p("path: %s", c.Path)
+	p("data_dir: %s", c.DataDir)
+	p("store: %s", c.Store)
+	p("timezone: %s", c.Timezone)
+	p("log_level: %s", c.LogLevel)
+	p("internal_domains: %q", c.InternalDomains)
+	p("listen: socket=%s http=%q token=%s", c.Listen.Socket, c.Listen.HTTP, c.Listen.Token)
+	s := c.Sync
+	p("sync: backfill=%s poll=%s idle=%t horizon=%s stale_after=%s", s.Backfill, s.PollInterval, s.Idle, s.Horizon, s.StaleAfter)
+	p("alerting: repeat=%s at_risk_before=%s", c.Alerting.RepeatInterval, c.Alerting.AtRiskBefore)
+	for _, a := range c.Accounts {
+		p("account %s email=%s", a.Name, a.Email)
+		if m := a.IMAP; m != nil {
+			p("  imap addr=%s tls=%s auth=%s user=%s password=%s folders=%q ca=%q", m.Addr, m.TLS, m.Auth, m.Username, m.Password, m.Folders, m.TLSCAFile)
+		}
+		if d := a.CalDAV; d != nil {
+			p("  caldav url=%s user=%s password=%s calendars=%q ca=%q", d.URL, d.Username, d.Password, d.Calendars, d.TLSCAFile)
+		}
+	}
+	for _, cu := range c.Customers {
+		p("customer %s name=%q domains=%q contacts=%q exclude=%q owner=%q tier=%q tz=%s",
+			cu.ID, cu.Name, cu.Domains, cu.Contacts, cu.Exclude, cu.Owner, cu.Tier, cu.Location)
+		for _, cm := range cu.Commitments {
+			p("  %s", dumpCommitment(cm))
+		}
+	}
+	names := make([]string, 0, len(c.Policies))
+	for n := range c.Policies {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		p("policy %s", dumpCommitment(c.Policies[n]))
+	}
+	for _, w := range c.Webhooks {
+		p("webhook %s url=%s format=%s events=%q secrets=%v", w.Name, w.URL, w.Format, w.Events, w.Secrets)
+	}
+	return b.String()
+}
+
+func dumpCommitment(c cadence.Commitment) string {
+	s := fmt.Sprintf("%s type=%s grace=%s", c.Name, c.Type, c.Grace)
+	switch c.Type {
+	case cadence.CadenceType:
+		subj := ""
+		if c.Subject != nil {
+			subj = c.Subject.String()
+		}
+		s += fmt.Sprintf(" kind=%q direction=%s subject=%q every=%s per=%q min=%d", c.Kind, c.Direction, subj, c.Every, c.Per, c.Min)
+	case cadence.PrepareType:
+		s += " before=" + c.Before.String()
+	case cadence.BreadthType:
+		s += fmt.Sprintf(" min_contacts=%d window=%s", c.MinContacts, c.Window)
+	default:
+		s += " within=" + c.Within.String()
+	}
+	return s
+}
