@@ -9,7 +9,7 @@ package daemon
 
 import (
 	"context"
-		"fmt"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"

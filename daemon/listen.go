@@ -30,14 +30,17 @@ type servers struct {
 func (d *Daemon) serve() (*servers, error) {
 	cfg := d.Config()
 	s := &servers{socket: cfg.Listen.Socket}
-	var listeners []net.Listener
-	var handlers []http.Handler
+	var (
+		listeners []net.Listener
+		handlers  []http.Handler
+		names     []string
+	)
 	if cfg.Listen.Socket != "" {
 		l, err := listenSocket(cfg.Listen.Socket)
 		if err != nil {
 			return nil, err
 		}
-		listeners, handlers = append(listeners, l), append(handlers, d.Handler())
+		listeners, handlers, names = append(listeners, l), append(handlers, d.Handler()), append(names, cfg.Listen.Socket)
 	}
 	if cfg.Listen.HTTP != "" {
 		l, err := net.Listen("tcp", cfg.Listen.HTTP)
@@ -49,14 +52,15 @@ func (d *Daemon) serve() (*servers, error) {
 			return nil, fmt.Errorf("listen on %s: %w", cfg.Listen.HTTP, err)
 		}
 		listeners, handlers = append(listeners, l), append(handlers, d.authenticated(d.Handler()))
+		names = append(names, l.Addr().String())
 	}
 	for i, l := range listeners {
 		srv := &http.Server{Handler: handlers[i], ReadHeaderTimeout: 10 * time.Second, ErrorLog: zap.NewStdLog(d.log)}
 		s.list = append(s.list, srv)
-		d.log.Info("api listening", zap.String(keyAddr, l.Addr().String()))
+		d.log.Info("api listening", zap.String(keyAddr, names[i]))
 		s.wg.Go(func() {
 			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				d.log.Error("api server", zap.String(keyAddr, l.Addr().String()), zap.Error(err))
+				d.log.Error("api server", zap.String(keyAddr, names[i]), zap.Error(err))
 			}
 		})
 	}

@@ -22,11 +22,11 @@ const (
 	evaluateEvery  = time.Minute
 	deliverEvery   = time.Second
 	defaultPoll    = 5 * time.Minute
-	watchHealthy   = time.Minute        // a watch that lasted this long resets its backoff
-	recordTimeout  = 10 * time.Second   // writing a finished sync's outcome
-	syncStuckAfter = 2 * time.Hour      // a first backfill of a large mailbox is slow
-	stepStuckAfter = 10 * time.Minute   // one evaluation or delivery pass
-	shutdownWait   = 8 * time.Second    // SIGTERM must exit within 10 s
+	watchHealthy   = time.Minute      // a watch that lasted this long resets its backoff
+	recordTimeout  = 10 * time.Second // writing a finished sync's outcome
+	syncStuckAfter = 2 * time.Hour    // a first backfill of a large mailbox is slow
+	stepStuckAfter = 10 * time.Minute // one evaluation or delivery pass
+	shutdownWait   = 8 * time.Second  // SIGTERM must exit within 10 s
 )
 
 // changeStats are the Sync stats that mean the store changed, so
@@ -54,8 +54,12 @@ type runner struct {
 }
 
 func (d *Daemon) newRunner(snap *snapshot) *runner {
+	return newRunner(snap.plan, snap.cfg, d.store, d.metrics, d.log, d.opts.Now)
+}
+
+func newRunner(plan *Plan, cfg *config.Config, st *store.Store, m *metrics, log *zap.Logger, now func() time.Time) *runner {
 	return &runner{
-		plan: snap.plan, cfg: snap.cfg, st: d.store, m: d.metrics, log: d.log, now: d.opts.Now,
+		plan: plan, cfg: cfg, st: st, m: m, log: log, now: now,
 		jitter:     equalJitter,
 		evalReq:    make(chan struct{}, 1),
 		deliverReq: make(chan struct{}, 1),

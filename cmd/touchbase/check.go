@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/touchbase/touchbase/daemon"
+)
+
+// checkTimeout bounds one source's connection check (a password_command
+// alone may take 30 s).
+const checkTimeout = time.Minute
+
+func newCheckCmd(g *globals) *cobra.Command {
+	var connect bool
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "Validate the configuration (and with --connect, log in to every source)",
+		Long: `Validate the configuration and print a summary of it. Every problem is
+printed, one per line, naming the file, line and key; the exit status is 2
+when there is any. With --connect, also log in to every source and report
+each one; exit status 1 when a source cannot be reached.`,
+		Args: cobra.NoArgs,
+		RunE: runE(func(cmd *cobra.Command, _ []string) error { return check(cmd.Context(), g, connect) }),
+	}
+	cmd.Flags().BoolVar(&connect, "connect", false, "also connect and log in to every source")
+	return cmd
+}
+
+func check(ctx context.Context, g *globals, connect bool) error {
+	cfg, err := daemon.LoadConfig(g.config)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(g.stdout, cfg.Summary())
+	if !connect {
+		return nil
+	}
+	log, _ := newLogger(g.stderr, stderrIsJournal())
+	// No store: checking a source only logs in, and the store may belong
+	// to the daemon's user.
+	plan, err := buildPlan(cfg, nil, log)
+	if err != nil {
+		return err
+	}
+	return checkSources(ctx, g.stdout, plan.Sources)
+}
+
+// checkSources checks every source that implements daemon.Checker,
+// concurrently, and prints one line per source in plan order.
+func checkSources(ctx context.Context, w io.Writer, sources []daemon.Source) error {
+	results := make([]string, len(sources))
+	failed := 0
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i, src := range sources {
+		c, ok := src.(daemon.Checker)
+		if !ok {
+			results[i] = "not checked (no connection check for this source)"
+			continue
+		}
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+			defer cancel()
+			res := "ok"
+			if err := c.Check(ctx); err != nil {
+				res = "FAILED: " + err.Error()
+				mu.Lock()
+				failed++
+				mu.Unlock()
+			}
+			results[i] = res
+		})
+	}
+	wg.Wait()
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nSOURCE\tCONNECTION")
+	for i, src := range sources {
+		fmt.Fprintf(tw, "%s\t%s\n", src.Name(), results[i])
+	}
+	if len(sources) == 0 {
+		fmt.Fprintln(tw, "(none)\t")
+	}
+	tw.Flush()
+	if failed > 0 {
+		return fmt.Errorf("%d of %d sources failed the connection check", failed, len(sources))
+	}
+	return nil
+}

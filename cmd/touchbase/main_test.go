@@ -1,0 +1,312 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/touchbase/touchbase/daemon"
+	"github.com/touchbase/touchbase/store"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+
+// runCLI runs the command line in-process and returns its exit status and
+// output.
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(t.Context(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// setupConfig copies testdata/name into a new temporary folder as
+// touchbase.yaml with the replacements (old, new pairs) applied, and writes
+// the API token file beside it.
+func setupConfig(t *testing.T, name string, replace ...string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "touchbase.yaml")
+	writeConfig(t, path, name, replace...)
+	if err := os.WriteFile(filepath.Join(filepath.Dir(path), "api.token"), []byte(testToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+const testToken = "tok-3f9a1c77e2"
+
+func writeConfig(t *testing.T, path, name string, replace ...string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.NewReplacer(replace...).Replace(string(b))
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantOut    []string // substrings of stdout
+		wantErr    []string // lines of stderr, each as a substring of its own line
+		wantNoOut  bool
+		wantErrLen int // number of stderr lines; 0: don't care
+	}{
+		{
+			name: "example config", args: []string{"check", "--config", "../../configs/touchbase.example.yaml"},
+			wantOut: []string{"configs/touchbase.example.yaml", "accounts:  2 (2 imap, 1 caldav)", "customers: 3", "webhooks:  2"},
+		},
+		{
+			name: "every problem of a broken config", args: []string{"check", "--config", "testdata/broken.yaml"}, wantCode: 2,
+			wantErr: []string{
+				"testdata/broken.yaml:5: listen.bogus: unknown key",
+				"testdata/broken.yaml:7: sync.poll_interval: invalid duration",
+				"testdata/broken.yaml:8: timezone: unknown time zone",
+				"testdata/broken.yaml:12: customers[0].commitments[0]: unknown policy",
+			},
+			wantNoOut: true, wantErrLen: 4,
+		},
+		{
+			name: "missing file", args: []string{"check", "--config", "testdata/nope.yaml"}, wantCode: 2,
+			wantErr: []string{"testdata/nope.yaml: cannot read config"}, wantNoOut: true, wantErrLen: 1,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, tc.args...)
+			if code != tc.wantCode {
+				t.Errorf("exit status %d, want %d (stderr %q)", code, tc.wantCode, errOut)
+			}
+			for _, want := range tc.wantOut {
+				if !strings.Contains(out, want) {
+					t.Errorf("stdout lacks %q:\n%s", want, out)
+				}
+			}
+			if tc.wantNoOut && out != "" {
+				t.Errorf("stdout %q, want none", out)
+			}
+			lines := strings.Split(strings.TrimSpace(errOut), "\n")
+			if tc.wantErrLen > 0 && len(lines) != tc.wantErrLen {
+				t.Errorf("stderr has %d lines, want %d:\n%s", len(lines), tc.wantErrLen, errOut)
+			}
+			for i, want := range tc.wantErr {
+				if i >= len(lines) || !strings.Contains(lines[i], want) {
+					t.Errorf("stderr line %d: want %q in:\n%s", i+1, want, errOut)
+				}
+			}
+		})
+	}
+}
+
+func TestConfigFromEnvironment(t *testing.T) {
+	t.Setenv("TOUCHBASE_CONFIG", "testdata/broken.yaml")
+	code, _, errOut := runCLI(t, "check")
+	if code != 2 || !strings.Contains(errOut, "testdata/broken.yaml") {
+		t.Errorf("check with TOUCHBASE_CONFIG: exit %d, stderr %q; want 2 naming the file", code, errOut)
+	}
+	code, out, _ := runCLI(t, "check", "--config", "../../configs/touchbase.example.yaml")
+	if code != 0 || !strings.Contains(out, "touchbase.example.yaml") {
+		t.Errorf("--config does not override TOUCHBASE_CONFIG: exit %d, %q", code, out)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"status", "--bogus"}, "unknown flag: --bogus"},
+		{[]string{"run"}, "run needs --once"},
+		{[]string{"run", "--once", "extra"}, `unknown command "extra"`},
+		{[]string{"version", "--json=maybe"}, "invalid argument"},
+	}
+	for _, tc := range tests {
+		code, out, errOut := runCLI(t, tc.args...)
+		if code != 2 || !strings.HasPrefix(errOut, "touchbase: ") || !strings.Contains(errOut, tc.want) || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q, stdout %q; want 2 and one line with %q", tc.args, code, errOut, out, tc.want)
+		}
+	}
+}
+
+func TestStatusWithoutDaemon(t *testing.T) {
+	path := setupConfig(t, "daemon.yaml", "HTTP_ADDR", "127.0.0.1:9464")
+	code, out, errOut := runCLI(t, "status", "--config", path)
+	if code != 1 || !strings.Contains(errOut, "no daemon running") || !strings.Contains(errOut, "tb.sock") || out != "" {
+		t.Errorf("status without daemon: exit %d, stderr %q, stdout %q; want 1 and a clear message naming the socket", code, errOut, out)
+	}
+}
+
+func TestRunOnceEmptyPlan(t *testing.T) {
+	path := setupConfig(t, "daemon.yaml", "HTTP_ADDR", "127.0.0.1:9464")
+	code, _, errOut := runCLI(t, "run", "--once", "--config", path)
+	if code != 0 {
+		t.Fatalf("run --once: exit %d, stderr %s", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(path), "data", store.FileName)); err != nil {
+		t.Errorf("run --once did not create the store: %v", err)
+	}
+}
+
+func TestVersionJSON(t *testing.T) {
+	code, out, _ := runCLI(t, "version", "--json")
+	var b buildInfo
+	if err := json.Unmarshal([]byte(out), &b); code != 0 || err != nil || b.Version == "" || !strings.HasPrefix(b.Go, "go") {
+		t.Errorf("version --json: exit %d, %q, %v", code, out, err)
+	}
+	code, out, _ = runCLI(t, "version")
+	if code != 0 || !strings.HasPrefix(out, "touchbase "+b.Version) {
+		t.Errorf("version: exit %d, %q", code, out)
+	}
+}
+
+func TestLoggerTimeKey(t *testing.T) {
+	for _, journald := range []bool{false, true} {
+		var buf bytes.Buffer
+		log, level := newLogger(&buf, journald)
+		log.Debug("hidden")
+		log.Info("shown", zap.String("k", "v"))
+		level.SetLevel(-1) // debug
+		log.Debug("now shown")
+		var lines []map[string]any
+		for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(l), &m); err != nil {
+				t.Fatalf("log line %q is not JSON: %v", l, err)
+			}
+			lines = append(lines, m)
+		}
+		if len(lines) != 2 || lines[0]["msg"] != "shown" || lines[0]["k"] != "v" || lines[1]["level"] != "debug" {
+			t.Errorf("journald=%v: lines %v, want info then debug after the level change", journald, lines)
+		}
+		if _, hasTime := lines[0]["ts"]; hasTime == journald {
+			t.Errorf("journald=%v: ts key present = %v", journald, hasTime)
+		}
+	}
+}
+
+func TestPrintStatusGolden(t *testing.T) {
+	at := time.Date(2026, 11, 22, 7, 0, 0, 0, time.UTC)
+	ts := func(d time.Duration) *time.Time { v := at.Add(d); return &v }
+	lag := "12m3s"
+	st := &daemon.Status{
+		Version: "v1.2.3", PID: 4242, StartedAt: at.Add(-26 * time.Hour), Now: at, Ready: true,
+		Config: daemon.ConfigStatus{Path: "/etc/touchbase/touchbase.yaml", LoadedAt: at.Add(-time.Hour), LogLevel: "info",
+			PollInterval: "5m0s", StaleAfter: "1h0m0s", Accounts: 2, Customers: 14, Webhooks: 1},
+		Sources: []daemon.SourceStatus{
+			{Name: "caldav:alice", LastAttemptAt: ts(-time.Minute), FailingSince: ts(-3 * time.Hour), ConsecutiveFailures: 17,
+				LastError: "propfind https://dav.example.com/: 401 Unauthorized\n(check the password)", Stale: true},
+			{Name: "imap:alice", LastAttemptAt: ts(-12 * time.Minute), LastSuccessAt: ts(-12*time.Minute - 3*time.Second), Lag: &lag,
+				Stats: map[string]int64{"fetched": 1200}},
+		},
+		Interactions: daemon.InteractionsStatus{Counted: 1180, Filtered: map[string]int{"list": 12, "bulk": 3}},
+		Outbox:       daemon.OutboxStatus{Pending: 2, Failed: 1},
+	}
+	var buf bytes.Buffer
+	if err := printStatus(&buf, st); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "status.golden", buf.String())
+}
+
+// golden compares got with testdata/name, rewriting it with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (-update rewrites it)\ngot:\n%s\nwant:\n%s", path, got, want)
+	}
+}
+
+type fakeChecked struct {
+	name string
+	err  error
+}
+
+func (f fakeChecked) Name() string                                   { return f.name }
+func (f fakeChecked) Sync(context.Context) (map[string]int64, error) { return nil, nil }
+func (f fakeChecked) Check(context.Context) error                    { return f.err }
+
+type fakeUnchecked struct{ fakeChecked }
+
+func (f fakeUnchecked) Check() {} // not a daemon.Checker: wrong signature
+
+func TestCheckSources(t *testing.T) {
+	sources := []daemon.Source{
+		fakeChecked{name: "imap:alice"},
+		fakeChecked{name: "caldav:alice", err: errors.New("propfind: 401 Unauthorized")},
+		fakeUnchecked{fakeChecked{name: "imap:bob"}},
+	}
+	var buf bytes.Buffer
+	err := checkSources(t.Context(), &buf, sources)
+	if err == nil || err.Error() != "1 of 3 sources failed the connection check" {
+		t.Errorf("checkSources = %v, want 1 of 3 failed", err)
+	}
+	golden(t, "check-connect.golden", buf.String())
+}
+
+// `check` prints exactly the problems the config package expects for each
+// of its bad fixtures (config/testdata/bad/*.err), one per line, and exits
+// 2; its good fixtures pass with a summary.
+func TestCheckConfigFixtures(t *testing.T) {
+	const dir = "../../config/testdata"
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, _ := filepath.Glob(filepath.Join(dir, "bad", "*.yaml"))
+	good, _ := filepath.Glob(filepath.Join(dir, "good", "*.yaml"))
+	if len(bad) == 0 || len(good) == 0 {
+		t.Fatalf("no fixtures in %s", dir)
+	}
+	for _, path := range bad {
+		t.Run("bad/"+filepath.Base(path), func(t *testing.T) {
+			want, err := os.ReadFile(strings.TrimSuffix(path, ".yaml") + ".err")
+			if err != nil {
+				t.Skipf("no expected errors: %v", err)
+			}
+			code, out, errOut := runCLI(t, "check", "--config", path)
+			if code != 2 || out != "" {
+				t.Errorf("exit %d, stdout %q; want 2 and nothing", code, out)
+			}
+			// The fixtures name files relative to config/ and <testdata>
+			// for the folder; the CLI names them as given and absolute.
+			expected := strings.NewReplacer("<testdata>", abs, "testdata/", dir+"/").Replace(string(want))
+			if strings.TrimSpace(errOut) != strings.TrimSpace(expected) {
+				t.Errorf("stderr:\n%s\nwant:\n%s", errOut, expected)
+			}
+		})
+	}
+	t.Setenv("TOUCHBASE_TEST_GOOD_PW", "env-password") // good/full.yaml's password_env
+	for _, path := range good {
+		t.Run("good/"+filepath.Base(path), func(t *testing.T) {
+			code, out, errOut := runCLI(t, "check", "--config", path)
+			if code != 0 || !strings.Contains(out, "config:") || !strings.Contains(out, "customers:") || errOut != "" {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 0 and the summary", code, out, errOut)
+			}
+		})
+	}
+}
