@@ -133,6 +133,10 @@ func addMonthsClamped(t time.Time, n int) time.Time {
 }
 
 func addBusinessDays(t time.Time, n int) time.Time {
+	if n == 0 {
+		// "0bd" is no time at all, even on a weekend.
+		return t
+	}
 	step := 1
 	if n < 0 {
 		step, n = -1, -n

@@ -85,7 +85,7 @@ func orderKey(e string) string {
 // would overtake an earlier pending one with the same endpoint and OrderKey
 // (so a customer's events arrive in order). A claim is a lease: the
 // delivery's next attempt moves to now+lease, so a concurrent dispatcher
-// does not take it, and if the claimer dies before RecordAttempt it becomes
+// does not take it, and if the claimer dies before RecordAttempts it becomes
 // due again — at-least-once, with the same event ID.
 func (s *Store) ClaimDue(ctx context.Context, now time.Time, endpoints []string, lease time.Duration, limit int) ([]Claimed, error) {
 	if len(endpoints) == 0 || limit <= 0 {
@@ -156,8 +156,7 @@ func setNextAttempt(ctx context.Context, tx *sql.Tx, ids []int64, at time.Time) 
 // ReleaseClaims makes claimed deliveries that were not attempted due at at
 // again, instead of waiting for their lease to end.
 func (s *Store) ReleaseClaims(ctx context.Context, ids []int64, at time.Time) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error { return setNextAttempt(ctx, tx, ids, at) })
-	if err != nil {
+	if err := s.tx(ctx, func(tx *sql.Tx) error { return setNextAttempt(ctx, tx, ids, at) }); err != nil {
 		return fmt.Errorf("release %d claimed deliveries: %w", len(ids), err)
 	}
 	return nil
@@ -168,7 +167,7 @@ func (s *Store) ReleaseClaims(ctx context.Context, ids []int64, at time.Time) er
 // (`webhooks test`). It fails if the delivery exists and is not pending.
 func (s *Store) EnqueueClaimed(ctx context.Context, ev Event, endpoint string, now time.Time, lease time.Duration) (Claimed, error) {
 	c := Claimed{Endpoint: endpoint, Event: ev}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	if err := s.tx(ctx, func(tx *sql.Tx) error {
 		if err := enqueue(ctx, tx, ev, []string{endpoint}); err != nil {
 			return err
 		}
@@ -182,8 +181,7 @@ func (s *Store) EnqueueClaimed(ctx context.Context, ev Event, endpoint string, n
 			return fmt.Errorf("delivery %d is %s", c.ID, state)
 		}
 		return setNextAttempt(ctx, tx, []int64{c.ID}, now.Add(lease))
-	})
-	if err != nil {
+	}); err != nil {
 		return Claimed{}, fmt.Errorf("enqueue %s for %s: %w", ev.ID, endpoint, err)
 	}
 	return c, nil
@@ -191,44 +189,55 @@ func (s *Store) EnqueueClaimed(ctx context.Context, ev Event, endpoint string, n
 
 // AttemptResult is the outcome of one attempt of a claimed delivery.
 type AttemptResult struct {
-	DeliveryID int64
-	At         time.Time // when the attempt started
-	Duration   time.Duration
-	Status     int    // HTTP status; 0 when no response arrived
-	Error      string // "" when delivered; must not contain secrets
-	State      string // the delivery's new state: DeliveryPending, DeliveryDelivered or DeliveryFailed
-	// NextAttemptAt is when a DeliveryPending delivery is due again.
-	NextAttemptAt time.Time
+	DeliveryID    int64
+	At            time.Time // when the attempt started
+	Duration      time.Duration
+	Status        int       // HTTP status; 0 when no response arrived
+	Error         string    // "" when delivered; must not contain secrets
+	State         string    // the new state: DeliveryPending, DeliveryDelivered or DeliveryFailed
+	NextAttemptAt time.Time // when a DeliveryPending delivery is due again
 }
 
-// RecordAttempt appends r to the delivery's attempt log and sets its new
-// state, in one transaction. A delivery that is no longer pending (replayed
-// or finished by another dispatcher meanwhile) only gets the log entry.
-func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
-	next, delivered := int64(0), int64(0)
-	switch r.State {
-	case DeliveryPending:
-		next = ms(r.NextAttemptAt)
-	case DeliveryDelivered:
-		delivered = ms(r.At.Add(r.Duration))
-	case DeliveryFailed:
-	default:
-		return fmt.Errorf("record attempt of delivery %d: unknown state %q", r.DeliveryID, r.State)
-	}
+// RecordAttempts appends each result to its delivery's attempt log and
+// sets the delivery's new state, all in one transaction (callers batch
+// concurrent results: one commit for many). A delivery that is no longer
+// pending (replayed or finished elsewhere meanwhile) only gets the log entry.
+func (s *Store) RecordAttempts(ctx context.Context, rs ...AttemptResult) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO delivery_attempts (delivery_id, attempt, at, status, error, duration_ms)
-			VALUES (?, (SELECT COALESCE(MAX(attempt), 0) + 1 FROM delivery_attempts WHERE delivery_id = ?), ?, ?, ?, ?)`,
-			r.DeliveryID, r.DeliveryID, ms(r.At), r.Status, r.Error, r.Duration.Milliseconds())
+		logStmt, err := tx.PrepareContext(ctx, `INSERT INTO delivery_attempts (delivery_id, attempt, at, status, error, duration_ms)
+			VALUES (?, (SELECT COALESCE(MAX(attempt), 0) + 1 FROM delivery_attempts WHERE delivery_id = ?), ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?,
-			last_attempt_at = ?, last_status = ?, last_error = ?, delivered_at = ? WHERE id = ? AND state = 'pending'`,
-			r.State, next, ms(r.At), r.Status, r.Error, delivered, r.DeliveryID)
-		return err
+		defer logStmt.Close()
+		setStmt, err := tx.PrepareContext(ctx, `UPDATE deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?,
+			last_attempt_at = ?, last_status = ?, last_error = ?, delivered_at = ? WHERE id = ? AND state = 'pending'`)
+		if err != nil {
+			return err
+		}
+		defer setStmt.Close()
+		for _, r := range rs {
+			next, delivered := int64(0), int64(0)
+			switch r.State {
+			case DeliveryPending:
+				next = ms(r.NextAttemptAt)
+			case DeliveryDelivered:
+				delivered = ms(r.At.Add(r.Duration))
+			case DeliveryFailed:
+			default:
+				return fmt.Errorf("delivery %d: unknown state %q", r.DeliveryID, r.State)
+			}
+			if _, err := logStmt.ExecContext(ctx, r.DeliveryID, r.DeliveryID, ms(r.At), r.Status, r.Error, r.Duration.Milliseconds()); err != nil {
+				return fmt.Errorf("delivery %d: %w", r.DeliveryID, err)
+			}
+			if _, err := setStmt.ExecContext(ctx, r.State, next, ms(r.At), r.Status, r.Error, delivered, r.DeliveryID); err != nil {
+				return fmt.Errorf("delivery %d: %w", r.DeliveryID, err)
+			}
+		}
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("record attempt of delivery %d: %w", r.DeliveryID, err)
+		return fmt.Errorf("record %d webhook attempts: %w", len(rs), err)
 	}
 	return nil
 }
@@ -237,20 +246,16 @@ func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
 // fresh retry round, keeping its event (so the same webhook-id) and its
 // attempt log. Any state can be replayed; a pending one is simply due now.
 // It returns ErrNoDelivery for an unknown id.
-func (s *Store) Redeliver(ctx context.Context, id int64, now time.Time) (Delivery, error) {
+func (s *Store) Redeliver(ctx context.Context, id int64, now time.Time) error {
 	res, err := s.db.ExecContext(ctx, `UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?,
 		delivered_at = 0 WHERE id = ?`, ms(now), id)
 	if err != nil {
-		return Delivery{}, fmt.Errorf("redeliver %d: %w", id, err)
+		return fmt.Errorf("redeliver %d: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return Delivery{}, fmt.Errorf("redeliver %d: %w", id, ErrNoDelivery)
+		return fmt.Errorf("redeliver %d: %w", id, ErrNoDelivery)
 	}
-	ds, err := s.Deliveries(ctx, DeliveryFilter{ID: id})
-	if err != nil || len(ds) == 0 {
-		return Delivery{}, fmt.Errorf("redeliver %d: %w", id, errors.Join(err, ErrNoDelivery))
-	}
-	return ds[0], nil
+	return nil
 }
 
 // DisableEndpoint stops deliveries to endpoint (after a 410 Gone) until
@@ -291,44 +296,34 @@ func (s *Store) DisabledEndpoints(ctx context.Context) (map[string]DisabledEndpo
 	defer rows.Close()
 	out := map[string]DisabledEndpoint{}
 	for rows.Next() {
-		var name string
+		var name, reason string
 		var at int64
-		var d DisabledEndpoint
-		if err := rows.Scan(&name, &at, &d.Reason); err != nil {
+		if err := rows.Scan(&name, &at, &reason); err != nil {
 			return nil, fmt.Errorf("list disabled endpoints: %w", err)
 		}
-		d.At = fromMS(at)
-		out[name] = d
+		out[name] = DisabledEndpoint{At: fromMS(at), Reason: reason}
 	}
 	return out, rows.Err()
 }
 
-// OpenSyncFailures returns, by source name, every sync.failing event
-// (its data.source) that no sync.recovered event answers yet: the
-// recovered event's data.failing_event_id names the failing event it closes.
-func (s *Store) OpenSyncFailures(ctx context.Context) (map[string]Event, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT CASE WHEN json_valid(f.payload) THEN json_extract(f.payload, '$.data.source') END,
-		f.id, f.type, f.created_at, f.payload FROM events f WHERE f.type = 'sync.failing' AND NOT EXISTS (SELECT 1 FROM events r
-			WHERE r.type = 'sync.recovered' AND CASE WHEN json_valid(r.payload)
-			THEN json_extract(r.payload, '$.data.failing_event_id') END = f.id)
-		ORDER BY f.created_at`)
+// Events returns the events of one type, oldest first.
+func (s *Store) Events(ctx context.Context, eventType string) ([]Event, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, type, created_at, payload FROM events WHERE type = ?
+		ORDER BY created_at, id`, eventType)
 	if err != nil {
-		return nil, fmt.Errorf("list open sync failures: %w", err)
+		return nil, fmt.Errorf("list %s events: %w", eventType, err)
 	}
 	defer rows.Close()
-	out := map[string]Event{}
+	var out []Event
 	for rows.Next() {
-		var source sql.NullString
 		var ev Event
 		var created int64
 		var payload string
-		if err := rows.Scan(&source, &ev.ID, &ev.Type, &created, &payload); err != nil {
-			return nil, fmt.Errorf("list open sync failures: %w", err)
+		if err := rows.Scan(&ev.ID, &ev.Type, &created, &payload); err != nil {
+			return nil, fmt.Errorf("list %s events: %w", eventType, err)
 		}
 		ev.CreatedAt, ev.Payload = fromMS(created), []byte(payload)
-		if source.Valid {
-			out[source.String] = ev
-		}
+		out = append(out, ev)
 	}
 	return out, rows.Err()
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 	"go.uber.org/zap"
 
+	"github.com/touchbase/touchbase/config"
 	"github.com/touchbase/touchbase/store"
 )
 
@@ -64,8 +65,9 @@ func retryDialErrors(ctx context.Context, resp *http.Response, err error) (bool,
 // deliveries sharing an order key form a group sent one after the other in
 // claim (creation) order; groups run concurrently up to the concurrency
 // limit. When one fails, the rest of its group is released unsent, to wait
-// behind it. It returns how many attempts were made.
-func (d *Dispatcher) deliver(ctx context.Context, claimed []store.Claimed) int {
+// behind it; so is what would start after expires (the claim's lease could
+// end mid-attempt). It returns how many attempts were made.
+func (d *Dispatcher) deliver(ctx context.Context, claimed []store.Claimed, expires time.Time) int {
 	groups := map[string][][]store.Claimed{} // by endpoint
 	index := map[[2]string]int{}
 	for _, c := range claimed {
@@ -87,7 +89,9 @@ func (d *Dispatcher) deliver(ctx context.Context, claimed []store.Claimed) int {
 		e := d.hooks[name]
 		keys, err := e.keys(ctx, d.log)
 		if err != nil { // ready checked it: cannot happen once loaded
+			mu.Lock()
 			release = append(release, ids(slices.Concat(gs...))...)
+			mu.Unlock()
 			continue
 		}
 		run := &endpointRun{endpoint: e, signer: keys}
@@ -99,7 +103,7 @@ func (d *Dispatcher) deliver(ctx context.Context, claimed []store.Claimed) int {
 		for range min(d.concurrency, len(gs)) {
 			wg.Go(func() {
 				for g := range queue {
-					n, rest := d.deliverGroup(ctx, run, g)
+					n, rest := d.deliverGroup(ctx, run, g, expires)
 					attempted.Add(int64(n))
 					mu.Lock()
 					release = append(release, rest...)
@@ -126,9 +130,9 @@ type endpointRun struct {
 
 // deliverGroup sends g in order and returns the number of attempts and the
 // IDs left unsent.
-func (d *Dispatcher) deliverGroup(ctx context.Context, run *endpointRun, g []store.Claimed) (int, []int64) {
+func (d *Dispatcher) deliverGroup(ctx context.Context, run *endpointRun, g []store.Claimed, expires time.Time) (int, []int64) {
 	for i, c := range g {
-		if ctx.Err() != nil || run.gone.Load() {
+		if ctx.Err() != nil || run.gone.Load() || !d.now().Before(expires) {
 			return i, ids(g[i:])
 		}
 		attempted, delivered := d.attempt(ctx, run, c)
@@ -168,7 +172,7 @@ func (d *Dispatcher) attempt(ctx context.Context, run *endpointRun, c store.Clai
 	}
 	// Record even when ctx is ending: the receiver has answered.
 	rctx := context.WithoutCancel(ctx)
-	if err := d.st.RecordAttempt(rctx, res); err != nil {
+	if err := d.rec.record(rctx, res); err != nil {
 		d.log.Error("record webhook attempt; it will be resent with the same webhook-id",
 			zap.Int64("delivery", c.ID), zap.Error(err))
 		return true, false
@@ -176,13 +180,17 @@ func (d *Dispatcher) attempt(ctx context.Context, run *endpointRun, c store.Clai
 	d.observe(run, c, n, res, o)
 	if o.status == http.StatusGone {
 		run.gone.Store(true)
-		reason := "answered 410 Gone at url " + run.fingerprint
-		if err := d.st.DisableEndpoint(rctx, run.Name, at, reason); err != nil {
+		if err := d.st.DisableEndpoint(rctx, run.Name, at, goneReason(run.endpoint)); err != nil {
 			d.log.Error("disable webhook endpoint", zap.String("endpoint", run.Name), zap.Error(err))
 		}
 	}
 	return true, state == store.DeliveryDelivered
 }
+
+// goneReason is the disabled_reason of an endpoint that answered 410: it
+// names a fingerprint of the URL (never the URL, which may hold a token) so
+// a Dispatcher can tell when the URL has changed since.
+func goneReason(e *endpoint) string { return "answered 410 Gone (url #" + e.fingerprint + ")" }
 
 // observe logs an attempt and counts it.
 func (d *Dispatcher) observe(run *endpointRun, c store.Claimed, n int, res store.AttemptResult, o outcome) {
@@ -213,7 +221,7 @@ func (d *Dispatcher) observe(run *endpointRun, c store.Claimed, n int, res store
 // send POSTs c's body to run's URL once, signed for time at.
 func (d *Dispatcher) send(ctx context.Context, run *endpointRun, c store.Claimed, at time.Time) outcome {
 	body := c.Event.Payload
-	if run.Format == FormatSlack {
+	if run.Format == config.FormatSlack {
 		body = slackBody(body, at)
 	}
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, run.URL, body)
@@ -234,4 +242,50 @@ func (d *Dispatcher) send(ctx context.Context, run *endpointRun, c store.Claimed
 		o.errText = describeStatus(resp, bytes.TrimSpace(snippet))
 	}
 	return o
+}
+
+// recorder commits attempt results with group commit: a caller that finds
+// no commit running commits its result and every result queued meanwhile,
+// in one transaction, until the queue is empty; the others wait for the
+// commit that carries theirs. Concurrent workers thus share transactions
+// instead of queueing for SQLite's single writer one by one.
+type recorder struct {
+	st    *store.Store
+	mu    sync.Mutex
+	queue []recordReq
+	busy  bool
+}
+
+type recordReq struct {
+	res  store.AttemptResult
+	done chan error
+}
+
+// record returns once res is committed (or the commit failed).
+func (r *recorder) record(ctx context.Context, res store.AttemptResult) error {
+	req := recordReq{res: res, done: make(chan error, 1)}
+	r.mu.Lock()
+	r.queue = append(r.queue, req)
+	if r.busy {
+		r.mu.Unlock()
+		return <-req.done
+	}
+	r.busy = true
+	for len(r.queue) > 0 {
+		batch := r.queue
+		r.queue = nil
+		r.mu.Unlock()
+		results := make([]store.AttemptResult, len(batch))
+		for i, q := range batch {
+			results[i] = q.res
+		}
+		err := r.st.RecordAttempts(ctx, results...)
+		for _, q := range batch {
+			q.done <- err
+		}
+		r.mu.Lock()
+	}
+	r.busy = false
+	r.mu.Unlock()
+	return <-req.done
 }

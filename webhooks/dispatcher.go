@@ -47,6 +47,7 @@ type Dispatcher struct {
 	log   *zap.Logger
 	m     *metrics
 	http  *httpClient
+	rec   *recorder
 
 	now         func() time.Time
 	spread      func(time.Duration) time.Duration
@@ -87,7 +88,8 @@ func WithTimeout(t time.Duration) Option { return func(d *Dispatcher) { d.timeou
 func WithConcurrency(n int) Option { return func(d *Dispatcher) { d.concurrency = max(n, 1) } }
 
 // WithLease sets how long a claimed delivery is held before another pass
-// may take it (default 3 × timeout): the redelivery delay after a crash.
+// may take it (default and minimum: 3 × timeout, so an attempt is never
+// started unless it can end within the lease): the resend delay after a crash.
 func WithLease(l time.Duration) Option { return func(d *Dispatcher) { d.lease = l } }
 
 // WithSyncFailingAfter sets how long a source must fail before sync.failing
@@ -95,7 +97,9 @@ func WithLease(l time.Duration) Option { return func(d *Dispatcher) { d.lease = 
 func WithSyncFailingAfter(t time.Duration) Option { return func(d *Dispatcher) { d.syncAfter = t } }
 
 // withJitter replaces the ±20% retry jitter (tests).
-func withJitter(f func(time.Duration) time.Duration) Option { return func(d *Dispatcher) { d.spread = f } }
+func withJitter(f func(time.Duration) time.Duration) Option {
+	return func(d *Dispatcher) { d.spread = f }
+}
 
 // New builds a Dispatcher for hooks. It does no I/O: secrets are read on
 // first use. reg may be nil (CLI commands that do not export metrics).
@@ -105,7 +109,10 @@ func New(hooks []config.Webhook, st *store.Store, log *zap.Logger, reg prometheu
 	for _, o := range opts {
 		o(d)
 	}
-	if d.lease == 0 {
+	if d.log == nil {
+		d.log = zap.NewNop()
+	}
+	if d.lease < 3*d.timeout {
 		d.lease = 3 * d.timeout
 	}
 	for _, h := range hooks {
@@ -126,6 +133,7 @@ func New(hooks []config.Webhook, st *store.Store, log *zap.Logger, reg prometheu
 	}
 	d.m = m
 	d.http = newHTTPClient(d.timeout, d.concurrency)
+	d.rec = &recorder{st: st}
 	return d, nil
 }
 
@@ -146,8 +154,8 @@ func (d *Dispatcher) DeliverDue(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	for ctx.Err() == nil {
-		names := d.ready(ctx)
-		claimed, err := d.st.ClaimDue(ctx, d.now(), names, d.lease, d.batch)
+		names, now := d.ready(ctx), d.now()
+		claimed, err := d.st.ClaimDue(ctx, now, names, d.lease, d.batch)
 		if err != nil {
 			errs = append(errs, err)
 			break
@@ -155,7 +163,8 @@ func (d *Dispatcher) DeliverDue(ctx context.Context) error {
 		if len(claimed) == 0 {
 			break
 		}
-		attempted := d.deliver(ctx, claimed)
+		// Start no attempt that could outlive the claim's lease.
+		attempted := d.deliver(ctx, claimed, now.Add(d.lease-d.timeout))
 		if len(claimed) < d.batch || attempted == 0 {
 			break // the rest waits behind a failure, or for the next pass
 		}
@@ -233,7 +242,7 @@ func (d *Dispatcher) checkSources(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	open, err := d.st.OpenSyncFailures(ctx)
+	open, err := openSyncFailures(ctx, d.st)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
@@ -112,6 +113,39 @@ func syncEvents(sources []store.SourceStatus, open map[string]store.Event, after
 		out = append(out, ev)
 	}
 	return out, nil
+}
+
+// openSyncFailures returns, by source, the sync.failing events that no
+// sync.recovered event closes yet (its data.failing_event_id names the
+// failing event).
+func openSyncFailures(ctx context.Context, st *store.Store) (map[string]store.Event, error) {
+	failing, err := st.Events(ctx, SyncFailing)
+	if err != nil || len(failing) == 0 {
+		return map[string]store.Event{}, err
+	}
+	recovered, err := st.Events(ctx, SyncRecovered)
+	if err != nil {
+		return nil, err
+	}
+	closed := map[string]bool{}
+	for _, ev := range recovered {
+		var b struct {
+			Data SyncData `json:"data"`
+		}
+		if json.Unmarshal(ev.Payload, &b) == nil {
+			closed[b.Data.FailingEventID] = true
+		}
+	}
+	open := map[string]store.Event{}
+	for _, ev := range failing { // oldest first: the latest failure of a source wins
+		var b struct {
+			Data SyncData `json:"data"`
+		}
+		if json.Unmarshal(ev.Payload, &b) == nil && b.Data.Source != "" && !closed[ev.ID] {
+			open[b.Data.Source] = ev
+		}
+	}
+	return open, nil
 }
 
 // recoveredEvent closes the open failure prev of src.

@@ -54,8 +54,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	var err error
-	m.attempts, err = register(reg, m.attempts)
-	if err != nil {
+	if m.attempts, err = register(reg, m.attempts); err != nil {
 		return nil, err
 	}
 	if m.depth, err = register(reg, m.depth); err != nil {
@@ -64,10 +63,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if m.latency, err = register(reg, m.latency); err != nil {
 		return nil, err
 	}
-	m.duration, err = register(reg, m.duration)
-	return m, err
+	if m.duration, err = register(reg, m.duration); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
+// register registers c, or returns the equal collector registered before.
 func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
 	err := reg.Register(c)
 	var are prometheus.AlreadyRegisteredError

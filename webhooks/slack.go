@@ -7,12 +7,6 @@ import (
 	"time"
 )
 
-// FormatSlack and FormatStandard are config.Webhook.Format values.
-const (
-	FormatStandard = "standard"
-	FormatSlack    = "slack"
-)
-
 // eventView is what the Slack renderer reads from a standard body; the
 // field names are the SPEC's, so it decodes any producer's payload.
 type eventView struct {
@@ -29,9 +23,16 @@ type eventView struct {
 			Name string `json:"name"`
 			Type string `json:"type"`
 		} `json:"commitment"`
-		DueAt               *time.Time `json:"due_at"`
-		LastInteractionAt   *time.Time `json:"last_interaction_at"`
-		ReceivedAt          *time.Time `json:"received_at"`
+		DueAt             *time.Time `json:"due_at"`
+		LastInteractionAt *time.Time `json:"last_interaction_at"`
+		ReceivedAt        *time.Time `json:"received_at"`
+		Subject           string     `json:"subject"`
+		Meeting           *struct {
+			Subject string    `json:"subject"`
+			Start   time.Time `json:"start"`
+		} `json:"meeting"`
+		Expected            string     `json:"expected"`
+		Repeat              int        `json:"repeat"`
 		Source              string     `json:"source"`
 		FailingSince        *time.Time `json:"failing_since"`
 		RecoveredAt         *time.Time `json:"recovered_at"`
@@ -106,6 +107,9 @@ func commitmentText(ev eventView, now time.Time) string {
 		if d.DueAt != nil {
 			fmt.Fprintf(&b, ", %s late (due %s)", human(now.Sub(*d.DueAt)), stamp(*d.DueAt))
 		}
+		if d.Repeat > 0 {
+			fmt.Fprintf(&b, " [reminder %d]", d.Repeat)
+		}
 	case CommitmentAtRisk:
 		fmt.Fprintf(&b, ":warning: *%s*: %s is at risk", esc(who), what)
 		if d.DueAt != nil {
@@ -118,19 +122,37 @@ func commitmentText(ev eventView, now time.Time) string {
 	default:
 		fmt.Fprintf(&b, ":white_check_mark: *%s*: %s is met again", esc(who), what)
 	}
+	writeContext(&b, ev, now)
+	return b.String() + "."
+}
+
+// writeContext adds the lines that help act on a commitment event: last
+// contact, the waiting message or the meeting concerned, what would
+// satisfy it, whose customer it is.
+func writeContext(b *strings.Builder, ev eventView, now time.Time) {
+	d := ev.Data
 	b.WriteString(".\nLast contact: ")
 	if d.LastInteractionAt != nil {
-		fmt.Fprintf(&b, "%s (%s ago)", stamp(*d.LastInteractionAt), human(now.Sub(*d.LastInteractionAt)))
+		fmt.Fprintf(b, "%s (%s ago)", stamp(*d.LastInteractionAt), human(now.Sub(*d.LastInteractionAt)))
 	} else {
 		b.WriteString("none on record")
 	}
 	if d.ReceivedAt != nil {
-		fmt.Fprintf(&b, ".\nTheir message waiting for a reply arrived %s (%s ago)", stamp(*d.ReceivedAt), human(now.Sub(*d.ReceivedAt)))
+		b.WriteString(".\nTheir message ")
+		if d.Subject != "" {
+			fmt.Fprintf(b, "\u201c%s\u201d ", esc(d.Subject))
+		}
+		fmt.Fprintf(b, "waiting for a reply arrived %s (%s ago)", stamp(*d.ReceivedAt), human(now.Sub(*d.ReceivedAt)))
+	}
+	if d.Meeting != nil {
+		fmt.Fprintf(b, ".\nMeeting: \u201c%s\u201d on %s", esc(d.Meeting.Subject), stamp(d.Meeting.Start))
+	}
+	if d.Expected != "" {
+		fmt.Fprintf(b, ".\nExpected: %s", esc(strings.TrimSuffix(d.Expected, ".")))
 	}
 	if d.Customer.Owner != "" {
-		fmt.Fprintf(&b, ".\nOwner: %s", esc(d.Customer.Owner))
+		fmt.Fprintf(b, ".\nOwner: %s", esc(d.Customer.Owner))
 	}
-	return b.String() + "."
 }
 
 // stamp formats a time for a message read by people in any zone.

@@ -1,0 +1,133 @@
+package cadence
+
+import (
+	"reflect"
+	"testing"
+	"time"
+)
+
+func testDirectory() *Directory {
+	customers := []Customer{
+		{ID: "acme", Domains: []string{"acme.com", "gmail.com", "xn--bcher-kva.example"}, Contacts: []string{"wile@gmail.com"},
+			Exclude: []string{"noreply@acme.com"}},
+		{ID: "labs", Domains: []string{"labs.acme.com"}},
+		{ID: "globex", Domains: []string{"globex.example"}},
+	}
+	return NewDirectory([]string{"us.example"}, []string{"alice@us.example", "bob.private@gmail.com"}, customers)
+}
+
+func participants(kv ...string) []Participant {
+	var ps []Participant
+	for i := 0; i+1 < len(kv); i += 2 {
+		ps = append(ps, Participant{Role: Role(kv[i]), Address: kv[i+1]})
+	}
+	return ps
+}
+
+func TestClassify(t *testing.T) {
+	d := testDirectory()
+	tests := []struct {
+		name    string
+		in      Interaction
+		dir     Direction
+		filter  Filter
+		touches map[string][]string // customer ID → people
+	}{
+		{name: "outbound mail to a customer",
+			in:  Interaction{Kind: Email, Sender: "alice@us.example", Participants: participants("from", "alice@us.example", "to", "bob@acme.com")},
+			dir: Outbound, touches: map[string][]string{"acme": {"bob@acme.com"}}},
+		{name: "inbound from a subdomain, upper-case",
+			in:  Interaction{Kind: Email, Sender: "Carol@EU.Acme.com", Participants: participants("from", "Carol@EU.Acme.com", "to", "alice@us.example")},
+			dir: Inbound, touches: map[string][]string{"acme": {"carol@eu.acme.com"}}},
+		{name: "the most specific customer domain wins",
+			in:  Interaction{Kind: Email, Sender: "alice@us.example", Participants: participants("to", "x@labs.acme.com")},
+			dir: Outbound, touches: map[string][]string{"labs": {"x@labs.acme.com"}}},
+		{name: "internal subdomains are internal",
+			in:  Interaction{Kind: Email, Sender: "alice@us.example", Participants: participants("to", "ops@mail.us.example")},
+			dir: Outbound, filter: InternalOnly},
+		{name: "a free-mail address is nobody's by its domain",
+			in:     Interaction{Kind: Email, Sender: "stranger@gmail.com", Participants: participants("to", "alice@us.example")},
+			filter: NoCustomer},
+		{name: "a free-mail address listed as a contact is the customer's",
+			in:  Interaction{Kind: Email, Sender: "wile@gmail.com", Participants: participants("to", "alice@us.example")},
+			dir: Inbound, touches: map[string][]string{"acme": {"wile@gmail.com"}}},
+		{name: "an account on a free-mail domain is ours",
+			in:  Interaction{Kind: Email, Sender: "bob.private@gmail.com", Participants: participants("to", "bob@acme.com")},
+			dir: Outbound, touches: map[string][]string{"acme": {"bob@acme.com"}}},
+		{name: "excluded addresses do not count",
+			in:     Interaction{Kind: Email, Sender: "noreply@acme.com", Participants: participants("to", "alice@us.example")},
+			filter: Excluded},
+		{name: "internal only",
+			in:  Interaction{Kind: Email, Sender: "alice@us.example", Participants: participants("to", "bob@us.example")},
+			dir: Outbound, filter: InternalOnly},
+		{name: "one mail touches two customers",
+			in: Interaction{Kind: Email, Sender: "alice@us.example",
+				Participants: participants("to", "bob@acme.com", "cc", "x@globex.example", "cc", "y@acme.com")},
+			dir: Outbound, touches: map[string][]string{"acme": {"bob@acme.com", "y@acme.com"}, "globex": {"x@globex.example"}}},
+		{name: "an internationalised domain matches its punycode form",
+			in:  Interaction{Kind: Email, Sender: "Leser@Bücher.example", Participants: participants("to", "alice@us.example")},
+			dir: Inbound, touches: map[string][]string{"acme": {"leser@xn--bcher-kva.example"}}},
+		{name: "a third party writing to a customer has no direction",
+			in:      Interaction{Kind: Email, Sender: "agency@other.example", Participants: participants("to", "bob@acme.com")},
+			touches: map[string][]string{"acme": {"bob@acme.com"}}},
+		{name: "a source-set filter is kept",
+			in:  Interaction{Kind: Email, Sender: "news@acme.com", Filter: Bulk, Participants: participants("to", "alice@us.example")},
+			dir: Inbound, filter: Bulk, touches: map[string][]string{"acme": {"news@acme.com"}}},
+		{name: "a meeting every customer attendee declined",
+			in: Interaction{Kind: Meeting, Sender: "alice@us.example", Participants: []Participant{
+				{Address: "alice@us.example", Role: Organizer}, {Address: "bob@acme.com", Role: Attendee, PartStat: "DECLINED"}}},
+			dir: Outbound, filter: Declined},
+		{name: "declined attendees are not touched",
+			in: Interaction{Kind: Meeting, Sender: "alice@us.example", Participants: []Participant{
+				{Address: "bob@acme.com", Role: Attendee, PartStat: "DECLINED"}, {Address: "carol@acme.com", Role: Attendee, PartStat: "ACCEPTED"}}},
+			dir: Outbound, touches: map[string][]string{"acme": {"carol@acme.com"}}},
+		{name: "a customer's organizer is touched",
+			in:  Interaction{Kind: Meeting, Sender: "bob@acme.com", Participants: participants("attendee", "alice@us.example")},
+			dir: Inbound, touches: map[string][]string{"acme": {"bob@acme.com"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := d.Classify(tc.in)
+			if got.Direction != tc.dir || got.Filter != tc.filter {
+				t.Errorf("direction, filter = %q, %q; want %q, %q", got.Direction, got.Filter, tc.dir, tc.filter)
+			}
+			touches := map[string][]string{}
+			for _, tt := range got.Touches {
+				touches[d.Customers()[tt.Customer].ID] = tt.People
+			}
+			if len(tc.touches) == 0 {
+				tc.touches = map[string][]string{}
+			}
+			if !reflect.DeepEqual(touches, tc.touches) {
+				t.Errorf("touches = %v, want %v", touches, tc.touches)
+			}
+		})
+	}
+}
+
+func TestGroup(t *testing.T) {
+	d := testDirectory()
+	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	ins := []Interaction{
+		{Key: "mid:2", Kind: Email, At: at.Add(time.Hour), Sender: "bob@acme.com", Subject: "Re: Plan", InReplyTo: "1",
+			References: []string{"0"}, Participants: participants("to", "alice@us.example")},
+		{Key: "mid:1", Kind: Email, At: at, Sender: "alice@us.example", Subject: "Plan",
+			Participants: participants("to", "bob@acme.com", "cc", "x@globex.example")},
+		{Key: "mid:3", Kind: Email, At: at, Sender: "alice@us.example", Participants: participants("to", "bob@us.example")},
+		{Key: "mid:4", Kind: Email, At: at, Sender: "news@acme.com", Filter: List},
+	}
+	filtered := map[Filter]int{}
+	got := d.Group(ins, filtered)
+	if len(got["acme"]) != 2 || len(got["globex"]) != 1 || len(got) != 2 {
+		t.Fatalf("grouped %v; want 2 contacts for acme, 1 for globex", got)
+	}
+	if a := got["acme"]; a[0].Key != "mid:1" || a[1].Key != "mid:2" || a[1].Direction != Inbound {
+		t.Errorf("acme contacts = %+v; want mid:1 then inbound mid:2", a)
+	}
+	if th := got["acme"][1].Thread; !reflect.DeepEqual(th, []string{"0", "1"}) {
+		t.Errorf("thread = %v; want References then In-Reply-To", th)
+	}
+	if want := map[Filter]int{InternalOnly: 1, List: 1}; !reflect.DeepEqual(filtered, want) {
+		t.Errorf("filtered = %v, want %v", filtered, want)
+	}
+}

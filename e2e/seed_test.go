@@ -1,0 +1,143 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-webdav"
+	"github.com/emersion/go-webdav/caldav"
+
+	"github.com/touchbase/touchbase/demo"
+	"github.com/touchbase/touchbase/internal/testbed"
+)
+
+// The test bed account reserved for the end-to-end test. It holds the
+// whole team's mail and calendars: the scenario's config maps every
+// customer owner to it (demo.AccountOptions).
+const (
+	daveUser = "dave@example.test"
+	davePass = "dave-pass"
+)
+
+// seedIMAP empties dave's INBOX and \Sent mailbox on the test bed's
+// Dovecot, then APPENDs every mail of h (all owners' copies) with its flags
+// and its Date as INTERNALDATE. Reruns start from the same state.
+func seedIMAP(t *testing.T, env testbed.Env, h *demo.History) {
+	t.Helper()
+	ctx, addr := t.Context(), env["TESTBED_IMAP_ADDR"]
+	c, err := demo.DialIMAP(ctx, addr, daveUser, davePass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sent, err := demo.SentMailbox(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, box := range []string{demo.Inbox, sent} {
+		sel, err := c.Select(box, nil).Wait()
+		if err != nil {
+			t.Fatalf("select %s: %v", box, err)
+		}
+		if sel.NumMessages == 0 {
+			continue
+		}
+		var all imap.SeqSet
+		all.AddRange(1, 0) // 1:*
+		if err := c.Store(all, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+			t.Fatalf("flag %s deleted: %v", box, err)
+		}
+		if err := c.Expunge().Close(); err != nil {
+			t.Fatalf("expunge %s: %v", box, err)
+		}
+	}
+	if err := c.Logout().Wait(); err != nil {
+		t.Fatalf("logout: %v", err)
+	}
+	if err := demo.AppendIMAP(ctx, addr, daveUser, davePass, h.Mails); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// daveCalendar is dave's one Radicale calendar.
+func daveCalendar(env testbed.Env) string {
+	return strings.TrimSuffix(env["TESTBED_CALDAV_URL"], "/") + "/" + daveUser + "/calendar/"
+}
+
+// uniqueEvents keeps the first copy of each UID: invitations sit on several
+// of the team's calendars, but one calendar holds a UID once (RFC 4791
+// no-uid-conflict).
+func uniqueEvents(h *demo.History) []demo.Event {
+	seen := map[string]bool{}
+	var out []demo.Event
+	for _, e := range h.Events {
+		if !seen[e.UID] {
+			seen[e.UID] = true
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// seedCalDAV deletes every object in dave's calendar on the test bed's
+// Radicale, then PUTs each of h's events (one per UID) as
+// <calendar>/<uid-hash>.ics with its exact bytes.
+func seedCalDAV(t *testing.T, env testbed.Env, h *demo.History) {
+	t.Helper()
+	ctx, cal := t.Context(), daveCalendar(env)
+	objs, err := queryDave(ctx, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if code := davRequest(t, http.MethodDelete, strings.TrimSuffix(env["TESTBED_CALDAV_URL"], "/")+o.Path, nil); code != http.StatusOK && code != http.StatusNoContent {
+			t.Fatalf("delete %s: status %d", o.Path, code)
+		}
+	}
+	for _, e := range uniqueEvents(h) {
+		if code := davRequest(t, http.MethodPut, cal+demo.UIDHash(e.UID)+".ics", e.ICS); code != http.StatusCreated && code != http.StatusNoContent {
+			t.Fatalf("put %s: status %d", e.UID, code)
+		}
+	}
+}
+
+func calendarPath() string { return "/" + daveUser + "/calendar/" }
+
+// queryDave lists every event object in dave's calendar (calendar-query).
+func queryDave(ctx context.Context, env testbed.Env) ([]caldav.CalendarObject, error) {
+	c, err := caldav.NewClient(webdav.HTTPClientWithBasicAuth(nil, daveUser, davePass), env["TESTBED_CALDAV_URL"])
+	if err != nil {
+		return nil, fmt.Errorf("caldav client: %w", err)
+	}
+	objs, err := c.QueryCalendar(ctx, calendarPath(), &caldav.CalendarQuery{
+		CompRequest: caldav.CalendarCompRequest{Name: "VCALENDAR", AllProps: true, AllComps: true},
+		CompFilter:  caldav.CompFilter{Name: "VCALENDAR", Comps: []caldav.CompFilter{{Name: "VEVENT"}}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("query %s: %w", calendarPath(), err)
+	}
+	return objs, nil
+}
+
+func davRequest(t *testing.T, method, url string, body []byte) int {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(daveUser, davePass)
+	if body != nil {
+		req.Header.Set("Content-Type", "text/calendar; charset=utf-8")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}

@@ -1,0 +1,120 @@
+package evaluate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/touchbase/touchbase/cadence"
+)
+
+// ArgError is a command-line argument that names no customer, commitment
+// or time: a usage error (exit status 2).
+type ArgError struct {
+	Arg string
+	Msg string
+}
+
+func (e *ArgError) Error() string { return fmt.Sprintf("argument %q: %s", e.Arg, e.Msg) }
+
+// AddSilences mutes each target from starts (zero: now) until until, with
+// a reason. A target is a customer ID ("acme") or a customer's commitment
+// ("acme/weekly"). Every target is checked against the configuration
+// before any is stored: an unknown one is an *ArgError.
+func (r *Runner) AddSilences(ctx context.Context, targets []string, starts, until time.Time, reason string) ([]cadence.Silence, error) {
+	if len(targets) == 0 {
+		return nil, &ArgError{Msg: "name at least one customer (ID or ID/commitment)"}
+	}
+	now := r.Now()
+	if starts.IsZero() {
+		starts = now
+	}
+	var out []cadence.Silence
+	for _, t := range targets {
+		s, err := r.silenceFor(t)
+		if err != nil {
+			return nil, err
+		}
+		s.StartsAt, s.EndsAt, s.Reason, s.CreatedAt = starts, until, reason, now
+		out = append(out, s)
+	}
+	for i, s := range out {
+		added, err := r.st.AddSilence(ctx, s)
+		if err != nil {
+			return out[:i], err
+		}
+		out[i] = added
+	}
+	return out, nil
+}
+
+// silenceFor resolves a target against the configuration.
+func (r *Runner) silenceFor(target string) (cadence.Silence, error) {
+	id, commitment, _ := strings.Cut(target, "/")
+	i := slices.IndexFunc(r.cfg.Customers, func(c cadence.Customer) bool { return c.ID == id })
+	if i < 0 {
+		return cadence.Silence{}, &ArgError{Arg: target, Msg: "no customer with this ID in the configuration"}
+	}
+	c := r.cfg.Customers[i]
+	if commitment != "" && !slices.ContainsFunc(c.Commitments, func(cm cadence.Commitment) bool { return cm.Name == commitment }) {
+		var names []string
+		for _, cm := range c.Commitments {
+			names = append(names, cm.Name)
+		}
+		return cadence.Silence{}, &ArgError{Arg: target,
+			Msg: fmt.Sprintf("customer %s has no commitment %q (it has: %s)", id, commitment, strings.Join(names, ", "))}
+	}
+	return cadence.Silence{CustomerID: id, Commitment: commitment}, nil
+}
+
+// Silences lists the silences in force or yet to come, or with all every
+// silence.
+func (r *Runner) Silences(ctx context.Context, all bool) ([]cadence.Silence, error) {
+	ss, err := r.st.Silences(ctx, r.Now(), all)
+	if ss == nil {
+		ss = []cadence.Silence{}
+	}
+	return ss, err
+}
+
+// RemoveSilence removes a silence by ID; the error wraps
+// store.ErrNoSilence when there is none.
+func (r *Runner) RemoveSilence(ctx context.Context, id string) error {
+	return r.st.RemoveSilence(ctx, id)
+}
+
+// Location is the configuration's time zone, for parsing and display.
+func (r *Runner) Location() *time.Location {
+	if r.cfg.Timezone == nil {
+		return time.UTC
+	}
+	return r.cfg.Timezone
+}
+
+var errBadTime = errors.New("want RFC 3339 (2026-11-27T17:00:00+01:00), a date (2026-11-27), a local time (2026-11-27 17:00) or a length from now (36h, 2d, 1w, 3bd)")
+
+// ParseTime reads a time given on the command line (--at, --until): RFC
+// 3339; a local date and time "2006-01-02 15:04" (or with T) in loc; a
+// date, meaning the end of that day in loc ("what will have slipped by
+// Friday", "silenced through Friday"); or a length from now in Span syntax.
+func ParseTime(s string, now time.Time, loc *time.Location) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	for _, layout := range []string{"2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02T15:04:05"} {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t, nil
+		}
+	}
+	if d, err := time.ParseInLocation("2006-01-02", s, loc); err == nil {
+		return d.AddDate(0, 0, 1).Add(-time.Millisecond), nil
+	}
+	if sp, err := cadence.ParseSpan(s); err == nil && !sp.IsZero() {
+		return sp.After(now, loc), nil
+	}
+	return time.Time{}, &ArgError{Arg: s, Msg: errBadTime.Error()}
+}

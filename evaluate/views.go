@@ -1,0 +1,334 @@
+package evaluate
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/touchbase/touchbase/cadence"
+)
+
+// CustomerView is one row of `touchbase customers`. The JSON names up to
+// next_due_at are the SPEC's and scripts rely on them.
+type CustomerView struct {
+	ID             string        `json:"id"`
+	Name           string        `json:"name"`
+	LastContactAt  *time.Time    `json:"last_contact_at"`
+	LastInboundAt  *time.Time    `json:"last_inbound_at"`
+	LastOutboundAt *time.Time    `json:"last_outbound_at"`
+	Contacts30d    int           `json:"contacts_30d"`
+	Contacts90d    int           `json:"contacts_90d"`
+	MedianInterval *string       `json:"median_interval"` // Go duration
+	State          cadence.State `json:"state"`           // worst commitment state, or none
+	NextDueAt      *time.Time    `json:"next_due_at"`
+	Owner          string        `json:"owner,omitempty"`
+	Tier           string        `json:"tier,omitempty"`
+	RatePerWeek    float64       `json:"rate_per_week"` // contact days per week, smoothed over ~30 days
+	Trend          cadence.Trend `json:"trend,omitempty"`
+	Reciprocity    *float64      `json:"reciprocity"` // share of inbound in 90 days
+	NextMeetingAt  *time.Time    `json:"next_meeting_at"`
+}
+
+// CustomerDetail is `touchbase customer ID`.
+type CustomerDetail struct {
+	CustomerView
+	Timezone    string            `json:"timezone"`
+	EvaluatedAt time.Time         `json:"evaluated_at"`
+	Commitments []CommitmentView  `json:"commitments"`
+	Observed    ObservedView      `json:"observed"`
+	People      []cadence.Person  `json:"people"`
+	Timeline    []TimelineEntry   `json:"timeline"`
+	Silences    []cadence.Silence `json:"silences"`
+}
+
+// CommitmentView is one commitment's state.
+type CommitmentView struct {
+	Name     string             `json:"name"`
+	Type     cadence.PolicyType `json:"type"`
+	State    cadence.State      `json:"state"`
+	DueAt    *time.Time         `json:"due_at"`
+	SlipsAt  *time.Time         `json:"slips_at"` // due_at + grace
+	Last     *cadence.Ref       `json:"last"`     // what satisfied it last
+	About    *cadence.Ref       `json:"about,omitempty"`
+	Met      bool               `json:"met,omitempty"` // what is due is already done
+	Expected string             `json:"expected"`      // what would satisfy it
+	Silenced bool               `json:"silenced,omitempty"`
+}
+
+// ObservedView is the observed frequency in detail.
+type ObservedView struct {
+	Contacts30d    cadence.Tally `json:"contacts_30d"`
+	Contacts90d    cadence.Tally `json:"contacts_90d"`
+	MedianInterval *string       `json:"median_interval"`
+	RatePerWeek    float64       `json:"rate_per_week"`
+	BaselinePerWk  float64       `json:"baseline_per_week"`
+	Trend          cadence.Trend `json:"trend,omitempty"`
+	Reciprocity    *float64      `json:"reciprocity"`
+}
+
+// TimelineEntry is one recent or planned interaction.
+type TimelineEntry struct {
+	At        time.Time         `json:"at"`
+	Kind      cadence.Kind      `json:"kind"`
+	Direction cadence.Direction `json:"direction,omitempty"`
+	Subject   string            `json:"subject"`
+	People    []string          `json:"people"`
+	Planned   bool              `json:"planned,omitempty"`
+}
+
+// timelineLen is how many past interactions `customer ID` shows.
+const timelineLen = 20
+
+// ErrNoCustomer is returned by Customer for an ID the configuration lacks.
+var ErrNoCustomer = errors.New("no such customer")
+
+// evaluateAt evaluates without recording anything, for queries. A zero at
+// means now.
+func (r *Runner) evaluateAt(ctx context.Context, at time.Time) (cadence.Input, cadence.Result, error) {
+	wall := r.Now()
+	if at.IsZero() {
+		at = wall
+	}
+	in, err := r.load(ctx, at, wall)
+	if err != nil {
+		return in, cadence.Result{}, err
+	}
+	return in, cadence.Evaluate(in), nil
+}
+
+// Customers evaluates every customer as of at (zero: now; later: a
+// forecast) and returns one row each, ordered by ID.
+func (r *Runner) Customers(ctx context.Context, at time.Time) ([]CustomerView, error) {
+	_, res, err := r.evaluateAt(ctx, at)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]CustomerView, 0, len(res.Customers))
+	for _, cr := range res.Customers {
+		out = append(out, customerView(cr))
+	}
+	return out, nil
+}
+
+// Customer evaluates one customer as of at (zero: now); ErrNoCustomer
+// when the configuration has no customer with that ID.
+func (r *Runner) Customer(ctx context.Context, id string, at time.Time) (CustomerDetail, error) {
+	in, res, err := r.evaluateAt(ctx, at)
+	if err != nil {
+		return CustomerDetail{}, err
+	}
+	i := slices.IndexFunc(res.Customers, func(c cadence.CustomerResult) bool { return c.Customer.ID == id })
+	if i < 0 {
+		return CustomerDetail{}, fmt.Errorf("customer %q: %w", id, ErrNoCustomer)
+	}
+	cr := res.Customers[i]
+	d := CustomerDetail{CustomerView: customerView(cr), Timezone: location(cr.Customer).String(), EvaluatedAt: in.Now.UTC(),
+		Observed: observedView(cr.Observed), Commitments: []CommitmentView{}, Silences: []cadence.Silence{}}
+	for _, cs := range cr.Commitments {
+		d.Commitments = append(d.Commitments, CommitmentView{Name: cs.Commitment.Name, Type: cs.Commitment.Type, State: cs.State,
+			DueAt: cadence.TimePtr(cs.DueAt), SlipsAt: cadence.TimePtr(cs.SlipsAt), Last: utcRef(cs.Last), About: utcRef(cs.About),
+			Met: cs.Met, Expected: cs.Expect, Silenced: cs.Silenced})
+	}
+	contacts := in.Contacts[id]
+	d.People = cadence.People(contacts, in.Now)
+	if d.People == nil {
+		d.People = []cadence.Person{}
+	}
+	for j := range d.People {
+		d.People[j].LastAt = d.People[j].LastAt.UTC()
+	}
+	d.Timeline = timeline(contacts, in.Now)
+	for _, s := range in.Silences {
+		if s.CustomerID == id {
+			d.Silences = append(d.Silences, s)
+		}
+	}
+	return d, nil
+}
+
+func customerView(cr cadence.CustomerResult) CustomerView {
+	o := cr.Observed
+	v := CustomerView{
+		ID: cr.Customer.ID, Name: cr.Customer.Name, Owner: cr.Customer.Owner, Tier: cr.Customer.Tier,
+		LastContactAt: cadence.TimePtr(o.LastContactAt), LastInboundAt: cadence.TimePtr(o.LastInboundAt),
+		LastOutboundAt: cadence.TimePtr(o.LastOutboundAt), Contacts30d: o.Contacts30d.Total, Contacts90d: o.Contacts90d.Total,
+		MedianInterval: cadence.DurationString(o.MedianInterval), State: cr.State, NextDueAt: cadence.TimePtr(cr.NextDueAt),
+		RatePerWeek: round2(o.Rate), Trend: o.Trend, NextMeetingAt: cadence.TimePtr(o.NextMeetingAt),
+	}
+	if share, ok := o.Reciprocity(); ok {
+		s := round2(share)
+		v.Reciprocity = &s
+	}
+	return v
+}
+
+func observedView(o cadence.Observed) ObservedView {
+	v := ObservedView{Contacts30d: o.Contacts30d, Contacts90d: o.Contacts90d, MedianInterval: cadence.DurationString(o.MedianInterval),
+		RatePerWeek: round2(o.Rate), BaselinePerWk: round2(o.Baseline), Trend: o.Trend}
+	if share, ok := o.Reciprocity(); ok {
+		s := round2(share)
+		v.Reciprocity = &s
+	}
+	return v
+}
+
+// timeline returns the planned meetings and the last timelineLen
+// interactions up to now, newest first.
+func timeline(contacts []cadence.Contact, now time.Time) []TimelineEntry {
+	out := []TimelineEntry{}
+	past := 0
+	for i := len(contacts) - 1; i >= 0; i-- {
+		c := contacts[i]
+		planned := c.At.After(now)
+		if planned && c.Kind != cadence.Meeting {
+			continue
+		}
+		if !planned {
+			if past == timelineLen {
+				break
+			}
+			past++
+		}
+		out = append(out, TimelineEntry{At: c.At.UTC(), Kind: c.Kind, Direction: c.Direction, Subject: c.Subject,
+			People: c.People, Planned: planned})
+	}
+	return out
+}
+
+func utcRef(r *cadence.Ref) *cadence.Ref {
+	if r == nil {
+		return nil
+	}
+	c := *r
+	c.At = c.At.UTC()
+	return &c
+}
+
+func location(c *cadence.Customer) *time.Location {
+	if c.Location == nil {
+		return time.UTC
+	}
+	return c.Location
+}
+
+func round2(f float64) float64 { return math.Round(f*100) / 100 }
+
+// AlertView is one row of `touchbase alerts`.
+type AlertView struct {
+	ID             string             `json:"id"`
+	CustomerID     string             `json:"customer_id"`
+	CustomerName   string             `json:"customer_name"`
+	Commitment     string             `json:"commitment"`
+	Type           cadence.PolicyType `json:"type,omitempty"`
+	State          string             `json:"state"` // at_risk, slipped, resolved; failing for a sync source
+	Period         string             `json:"period,omitempty"`
+	DueAt          *time.Time         `json:"due_at"`
+	OpenedAt       time.Time          `json:"opened_at"`
+	LastNotifiedAt *time.Time         `json:"last_notified_at"`
+	ResolvedAt     *time.Time         `json:"resolved_at"`
+	Resolution     string             `json:"resolution,omitempty"`
+	Repeats        int                `json:"repeats"`
+	About          *cadence.Ref       `json:"about,omitempty"`
+}
+
+// Alerts lists the firing alerts, or with all every alert, resolved ones
+// too; plus, as alerts of their own, sync sources failing for longer than
+// sync.stale_after (the webhooks send sync.failing for them). Firing
+// alerts come first, slipped before at_risk, then by due time.
+func (r *Runner) Alerts(ctx context.Context, all bool) ([]AlertView, error) {
+	alerts, err := r.st.Alerts(ctx, all)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	for _, c := range r.cfg.Customers {
+		names[c.ID] = c.Name
+	}
+	out := []AlertView{}
+	for _, a := range alerts {
+		out = append(out, AlertView{ID: a.ID, CustomerID: a.CustomerID, CustomerName: names[a.CustomerID], Commitment: a.Commitment,
+			Type: a.Details.Type, State: string(a.State), Period: a.Period, DueAt: cadence.TimePtr(a.DueAt), OpenedAt: a.OpenedAt,
+			LastNotifiedAt: cadence.TimePtr(a.LastNotifiedAt), ResolvedAt: cadence.TimePtr(a.ResolvedAt),
+			Resolution: a.Details.Resolution, Repeats: a.Details.Repeats, About: utcRef(a.Details.About)})
+	}
+	sources, err := r.st.Sources(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read source health: %w", err)
+	}
+	wall := r.Now()
+	for _, s := range sources {
+		if s.FailingSince.IsZero() || wall.Sub(s.FailingSince) < r.staleAfter() {
+			continue
+		}
+		out = append(out, AlertView{ID: cadence.AlertID("", "sync:"+s.Name, s.FailingSince.UTC().Format(time.RFC3339Nano)),
+			Commitment: "sync:" + s.Name, State: "failing", OpenedAt: s.FailingSince.UTC()})
+	}
+	slices.SortStableFunc(out, func(a, b AlertView) int {
+		if c := cmp.Compare(alertRank(a.State), alertRank(b.State)); c != 0 {
+			return c
+		}
+		return cmp.Compare(timeOr(a.DueAt, a.OpenedAt).UnixNano(), timeOr(b.DueAt, b.OpenedAt).UnixNano())
+	})
+	return out, nil
+}
+
+func alertRank(state string) int {
+	switch state {
+	case string(cadence.Slipped):
+		return 0
+	case "failing":
+		return 1
+	case string(cadence.AtRisk):
+		return 2
+	}
+	return 3
+}
+
+func timeOr(t *time.Time, def time.Time) time.Time {
+	if t == nil {
+		return def
+	}
+	return *t
+}
+
+// SuggestionView is one inferred commitment.
+type SuggestionView struct {
+	CustomerID   string        `json:"customer_id"`
+	CustomerName string        `json:"customer_name"`
+	Name         string        `json:"name"`
+	Pattern      string        `json:"pattern"`
+	Interval     string        `json:"interval"` // median gap, Go duration
+	Reason       string        `json:"reason"`
+	Policy       string        `json:"policy"` // YAML for the customer's commitments list
+	Evidence     []cadence.Ref `json:"evidence"`
+}
+
+// Suggest infers commitments from the history up to now that the
+// configuration does not declare yet (see cadence.Suggest).
+func (r *Runner) Suggest(ctx context.Context, now time.Time) ([]SuggestionView, error) {
+	if now.IsZero() {
+		now = r.Now()
+	}
+	in, err := r.load(ctx, now, r.Now())
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	for _, c := range r.cfg.Customers {
+		names[c.ID] = c.Name
+	}
+	out := []SuggestionView{}
+	for _, s := range cadence.Suggest(in.Customers, in.Contacts, now) {
+		v := SuggestionView{CustomerID: s.CustomerID, CustomerName: names[s.CustomerID], Name: s.Name, Pattern: s.Pattern,
+			Interval: s.Interval.String(), Reason: s.Reason, Policy: s.YAML()}
+		for _, e := range s.Evidence {
+			v.Evidence = append(v.Evidence, *utcRef(&e))
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}

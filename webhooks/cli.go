@@ -1,0 +1,247 @@
+package webhooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/touchbase/touchbase/config"
+	"github.com/touchbase/touchbase/store"
+)
+
+// Endpoint health values.
+const (
+	HealthOK           = "ok"           // the last attempt got a 2xx
+	HealthFailing      = "failing"      // the last attempt did not
+	HealthIdle         = "idle"         // never attempted
+	HealthDisabled     = "disabled"     // answered 410 Gone
+	HealthUnconfigured = "unconfigured" // deliveries for a name no longer in the config
+)
+
+// Endpoint is one row of `touchbase webhooks list`.
+type Endpoint struct {
+	Name            string    `json:"name"`
+	Host            string    `json:"host,omitempty"` // scheme://host only: the URL may hold a token
+	Format          string    `json:"format,omitempty"`
+	Events          []string  `json:"events"` // empty: every event type
+	Configured      bool      `json:"configured"`
+	Health          string    `json:"health"`
+	DisabledAt      time.Time `json:"disabled_at,omitzero"`
+	DisabledReason  string    `json:"disabled_reason,omitempty"`
+	Pending         int       `json:"pending"`
+	Failed          int       `json:"failed"`
+	LastDeliveredAt time.Time `json:"last_delivered_at,omitzero"`
+	LastAttemptAt   time.Time `json:"last_attempt_at,omitzero"`
+	LastStatus      int       `json:"last_status,omitempty"`
+	LastError       string    `json:"last_error,omitempty"`
+}
+
+// List returns the configured endpoints, in config order, then any
+// endpoint that only has deliveries left over from an earlier config.
+func (d *Dispatcher) List(ctx context.Context) ([]Endpoint, error) {
+	sum, err := d.st.EndpointSummary(ctx)
+	if err != nil {
+		return nil, err
+	}
+	disabled, err := d.st.DisabledEndpoints(ctx)
+	if err != nil {
+		return nil, err
+	}
+	row := func(name string) Endpoint {
+		c := sum[name]
+		e := Endpoint{Name: name, Events: []string{}, Pending: c.Pending, Failed: c.Failed, LastDeliveredAt: c.LastDeliveredAt,
+			LastAttemptAt: c.LastAttemptAt, LastStatus: c.LastStatus, LastError: c.LastError}
+		switch {
+		case c.LastAttemptAt.IsZero():
+			e.Health = HealthIdle
+		case c.LastStatus >= 200 && c.LastStatus < 300:
+			e.Health = HealthOK
+		default:
+			e.Health = HealthFailing
+		}
+		if dis, ok := disabled[name]; ok {
+			e.Health, e.DisabledAt, e.DisabledReason = HealthDisabled, dis.At, dis.Reason
+		}
+		return e
+	}
+	var out []Endpoint
+	for _, name := range d.names {
+		h := d.hooks[name]
+		e := row(name)
+		e.Configured, e.Host, e.Format = true, h.host, cmpOr(h.Format, config.FormatStandard)
+		e.Events = append(e.Events, h.Events...)
+		out = append(out, e)
+	}
+	var others []string
+	for name := range sum {
+		if _, ok := d.hooks[name]; !ok {
+			others = append(others, name)
+		}
+	}
+	slices.Sort(others)
+	for _, name := range others {
+		e := row(name)
+		e.Health = HealthUnconfigured
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func cmpOr(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// Deliveries returns recent deliveries (newest first) with their attempt
+// logs; see store.DeliveryFilter.
+func (d *Dispatcher) Deliveries(ctx context.Context, f store.DeliveryFilter) ([]store.Delivery, error) {
+	return d.st.Deliveries(ctx, f)
+}
+
+// Redeliver replays delivery id with the same webhook-id: it is pending and
+// due now, with a fresh retry round; its attempt log is kept. A delivery to
+// a disabled endpoint waits until the endpoint is re-enabled (a successful
+// Test, or a new URL). Unknown ids give an error wrapping store.ErrNoDelivery.
+func (d *Dispatcher) Redeliver(ctx context.Context, id int64) (store.Delivery, error) {
+	if err := d.st.Redeliver(ctx, id, d.now()); err != nil {
+		return store.Delivery{}, err
+	}
+	ds, err := d.st.Deliveries(ctx, store.DeliveryFilter{ID: id})
+	if err != nil || len(ds) == 0 {
+		return store.Delivery{}, fmt.Errorf("redeliver %d: %w", id, errors.Join(err, store.ErrNoDelivery))
+	}
+	return ds[0], nil
+}
+
+// Test sends a new webhook.test event to the endpoint name at once — even
+// when it is disabled — and returns the receiver's HTTP status. The test
+// delivery is logged like any other but gets one attempt: if it is not
+// delivered it is marked failed (replayable), not retried. A 2xx re-enables
+// a disabled endpoint; a non-2xx answer returns the status and an error.
+func (d *Dispatcher) Test(ctx context.Context, name string) (int, error) {
+	e, ok := d.hooks[name]
+	if !ok {
+		return 0, fmt.Errorf("test webhook %s: no webhook of that name in the config", name)
+	}
+	keys, err := e.keys(ctx, d.log)
+	if err != nil {
+		return 0, fmt.Errorf("test webhook %s: %w", name, err)
+	}
+	now := d.now()
+	ev, err := testEvent(name, now)
+	if err != nil {
+		return 0, err
+	}
+	c, err := d.st.EnqueueClaimed(ctx, ev, name, now, d.lease)
+	if err != nil {
+		return 0, fmt.Errorf("test webhook %s: %w", name, err)
+	}
+	run := &endpointRun{endpoint: e, signer: keys}
+	start := time.Now()
+	o := d.send(ctx, run, c, now)
+	res := store.AttemptResult{DeliveryID: c.ID, At: now, Duration: time.Since(start), Status: o.status,
+		Error: o.errText, State: store.DeliveryFailed}
+	ok = o.status >= 200 && o.status < 300
+	if ok {
+		res.State = store.DeliveryDelivered
+	}
+	rctx := context.WithoutCancel(ctx)
+	if err := d.st.RecordAttempts(rctx, res); err != nil {
+		return o.status, fmt.Errorf("test webhook %s: %w", name, err)
+	}
+	d.observe(run, c, 1, res, o)
+	switch {
+	case ok:
+		if err := d.st.EnableEndpoint(rctx, name); err != nil {
+			return o.status, fmt.Errorf("test webhook %s: %w", name, err)
+		}
+		return o.status, nil
+	case o.status == http.StatusGone:
+		err = d.st.DisableEndpoint(rctx, name, now, goneReason(e))
+		return o.status, errors.Join(fmt.Errorf("test webhook %s: endpoint answered 410 Gone; disabled", name), err)
+	case o.status == 0:
+		return 0, fmt.Errorf("test webhook %s: %s", name, o.errText)
+	}
+	d.log.Info("webhook test not accepted", zap.String("endpoint", name), zap.Int("status", o.status))
+	return o.status, fmt.Errorf("test webhook %s: %s", name, o.errText)
+}
+
+// WriteEndpoints prints endpoints as an aligned table.
+func WriteEndpoints(w io.Writer, eps []Endpoint) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tHEALTH\tFORMAT\tPENDING\tFAILED\tLAST DELIVERED\tLAST STATUS\tHOST\tNOTE")
+	for _, e := range eps {
+		note := e.LastError
+		if e.DisabledReason != "" {
+			note = "disabled " + stampShort(e.DisabledAt) + ": " + e.DisabledReason
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", e.Name, e.Health, dash(e.Format), e.Pending, e.Failed,
+			stampShort(e.LastDeliveredAt), statusText(e.LastStatus, !e.LastAttemptAt.IsZero()), dash(e.Host), clip(note, 80))
+	}
+	return tw.Flush()
+}
+
+// WriteDeliveries prints deliveries as an aligned table; now makes "next
+// attempt" relative.
+func WriteDeliveries(w io.Writer, ds []store.Delivery, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tCREATED\tENDPOINT\tTYPE\tWEBHOOK-ID\tSTATE\tATTEMPTS\tSTATUSES\tNEXT ATTEMPT\tLAST ERROR")
+	for _, d := range ds {
+		codes := make([]string, 0, len(d.Log))
+		for _, a := range d.Log {
+			codes = append(codes, statusText(a.Status, true))
+		}
+		if len(codes) > 8 {
+			codes = append([]string{"…"}, codes[len(codes)-8:]...)
+		}
+		next := "-"
+		if !d.NextAttemptAt.IsZero() {
+			next = "now"
+			if d.NextAttemptAt.After(now) {
+				next = "in " + human(d.NextAttemptAt.Sub(now))
+			}
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", d.ID, stampShort(d.CreatedAt), d.Endpoint, d.EventType,
+			d.EventID, d.State, d.Attempts, dash(strings.Join(codes, " ")), next, dash(clip(d.LastError, 60)))
+	}
+	return tw.Flush()
+}
+
+func stampShort(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05Z")
+}
+
+// statusText is an attempt's status for tables: the code, or "err" when no
+// response came.
+func statusText(status int, attempted bool) string {
+	switch {
+	case !attempted:
+		return "-"
+	case status == 0:
+		return "err"
+	}
+	return strconv.Itoa(status)
+}
+
+func dash(s string) string { return cmpOr(s, "-") }
+
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
