@@ -1,17 +1,55 @@
 package main
 
 import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/touchbase/touchbase/config"
 	"github.com/touchbase/touchbase/daemon"
+	"github.com/touchbase/touchbase/evaluate"
 	"github.com/touchbase/touchbase/store"
+	"github.com/touchbase/touchbase/sync/caldavsource"
+	"github.com/touchbase/touchbase/sync/imapsource"
+	"github.com/touchbase/touchbase/webhooks"
 )
 
-// buildPlan wires the components for cfg (daemon.Options.Build). The IMAP
-// and CalDAV sources, the evaluation runner and the webhook dispatcher are
-// added here as they land; until then the plan runs nothing, and the
-// daemon still serves its API and status.
-func buildPlan(cfg *config.Config, st *store.Store, log *zap.Logger) (*daemon.Plan, error) {
-	return &daemon.Plan{}, nil
+// planBuilder returns the daemon.Options.Build hook: it wires, for one
+// configuration, the IMAP and CalDAV sources, the evaluation runner and the
+// webhook dispatcher. reg may be nil (run --once, check). With a nil store
+// (check --connect) only the sources are built, for their Check.
+func planBuilder(reg prometheus.Registerer) func(*config.Config, *store.Store, *zap.Logger) (*daemon.Plan, error) {
+	return func(cfg *config.Config, st *store.Store, log *zap.Logger) (*daemon.Plan, error) {
+		plan := &daemon.Plan{}
+		for _, acct := range cfg.Accounts {
+			if acct.IMAP != nil {
+				src, err := imapsource.New(acct, cfg.Sync, st, log.With(zap.String("source", "imap:"+acct.Name)))
+				if err != nil {
+					return nil, fmt.Errorf("account %s: %w", acct.Name, err)
+				}
+				plan.Sources = append(plan.Sources, src)
+			}
+			if acct.CalDAV != nil {
+				src, err := caldavsource.New(acct, cfg.Sync, cfg.Timezone, st, log.With(zap.String("source", "caldav:"+acct.Name)))
+				if err != nil {
+					return nil, fmt.Errorf("account %s: %w", acct.Name, err)
+				}
+				plan.Sources = append(plan.Sources, src)
+			}
+		}
+		if st == nil {
+			return plan, nil
+		}
+		runner := evaluate.New(cfg, st, log.With(zap.String("component", "evaluate")))
+		plan.Evaluate = runner.Run
+		plan.Routes = runner.Routes
+		disp, err := webhooks.New(cfg.Webhooks, st, log.With(zap.String("component", "webhooks")), reg,
+			webhooks.WithSyncFailingAfter(cfg.Sync.StaleAfter))
+		if err != nil {
+			return nil, fmt.Errorf("webhooks: %w", err)
+		}
+		plan.Deliver = disp.DeliverDue
+		return plan, nil
+	}
 }

@@ -45,7 +45,7 @@ func check(ctx context.Context, g *globals, connect bool) error {
 	log, _ := newLogger(g.stderr, stderrIsJournal())
 	// No store: checking a source only logs in, and the store may belong
 	// to the daemon's user.
-	plan, err := buildPlan(cfg, nil, log)
+	plan, err := planBuilder(nil)(cfg, nil, log)
 	if err != nil {
 		return err
 	}

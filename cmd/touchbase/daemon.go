@@ -46,7 +46,7 @@ func runDaemon(ctx context.Context, g *globals) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	d, err := daemon.New(ctx, daemon.Options{
 		ConfigPath: g.config, Version: readBuildInfo().Version,
-		Logger: log, Level: level, Registry: reg, Build: buildPlan,
+		Logger: log, Level: level, Registry: reg, Build: planBuilder(reg),
 	})
 	if err != nil {
 		return err

@@ -37,7 +37,7 @@ func runOnce(ctx context.Context, g *globals) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	d, err := daemon.New(ctx, daemon.Options{
-		ConfigPath: g.config, Version: readBuildInfo().Version, Logger: log, Level: level, Build: buildPlan,
+		ConfigPath: g.config, Version: readBuildInfo().Version, Logger: log, Level: level, Build: planBuilder(nil),
 	})
 	if err != nil {
 		return err
