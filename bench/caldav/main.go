@@ -1,0 +1,348 @@
+// Command caldav measures the CalDAV sync against the test bed's Radicale:
+//
+//	bench/caldav/run.sh            (starts the test bed, then runs this)
+//	go run ./bench/caldav [-events 5000] [-recurring 0.1] [-runs 3]
+//
+// It fills alice@example.test's calendar with -events events (a fraction
+// -recurring of them weekly series, half of those with an EXDATE and a
+// moved occurrence; the rest single meetings with a customer), skipping
+// that step when the calendar already holds exactly that set. Then it
+// times a bare REPORT calendar-query returning every event with its data
+// (the cheapest way to read the whole calendar), the first sync into an
+// empty store, a no-change re-sync and a re-sync after one edit, with the
+// HTTP requests and bytes each made.
+package main
+
+import (
+	"context"
+	"encoding/xml"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/touchbase/touchbase/cadence"
+	"github.com/touchbase/touchbase/config"
+	"github.com/touchbase/touchbase/store"
+	"github.com/touchbase/touchbase/sync/caldavsource"
+)
+
+func main() {
+	events := flag.Int("events", 5000, "events in the calendar")
+	recurring := flag.Float64("recurring", 0.10, "fraction of events that are weekly series")
+	runs := flag.Int("runs", 3, "repetitions of each timed step (the median is reported)")
+	base := flag.String("url", envOr("TESTBED_CALDAV_URL", "http://127.0.0.1:15232/"), "CalDAV server")
+	user := flag.String("user", "alice@example.test", "user (the benchmark rewrites its calendar)")
+	pass := flag.String("pass", "alice-pass", "password")
+	flag.Parse()
+	b := &bench{base: strings.TrimSuffix(*base, "/") + "/", user: *user, pass: *pass}
+	b.cal = b.base + *user + "/calendar/"
+	if err := b.run(*events, *recurring, *runs); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+type bench struct {
+	base, cal, user, pass string
+	hc                    http.Client
+}
+
+func (b *bench) run(n int, recurring float64, runs int) error {
+	ctx := context.Background()
+	now := time.Now().UTC()
+	seeded, err := b.seed(n, recurring, now)
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	fmt.Printf("calendar %s: %d events, %d weekly series (%s)\n", b.cal, n, int(float64(n)*recurring), seeded)
+
+	var reportBytes int64
+	report := median(runs, func() (time.Duration, error) {
+		start := time.Now()
+		nb, err := b.calendarQuery()
+		reportBytes = nb
+		return time.Since(start), err
+	})
+	if report.err != nil {
+		return report.err
+	}
+	fmt.Printf("%-34s %9s  %5d requests  %9.1f KB\n", "bare REPORT calendar-query (data)", report.d.Round(time.Millisecond), 1, float64(reportBytes)/1024)
+
+	dir, err := os.MkdirTemp("", "touchbase-bench-caldav-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	var first map[string]int64
+	firstRun := median(runs, func() (time.Duration, error) {
+		st, src, err := b.source(ctx, filepath.Join(dir, fmt.Sprint(time.Now().UnixNano())))
+		if err != nil {
+			return 0, err
+		}
+		defer st.Close()
+		start := time.Now()
+		first, err = src.Sync(ctx)
+		return time.Since(start), err
+	})
+	if firstRun.err != nil {
+		return firstRun.err
+	}
+	line("first sync (empty store)", firstRun.d, first)
+	fmt.Printf("  fetched %d objects, %d occurrences stored, %d dropped without attendees\n",
+		first["fetched"], first["stored"], first["skipped_no_attendees"])
+
+	st, src, err := b.source(ctx, filepath.Join(dir, "steady"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := src.Sync(ctx); err != nil {
+		return err
+	}
+	var again map[string]int64
+	noChange := median(runs, func() (time.Duration, error) {
+		start := time.Now()
+		again, err = src.Sync(ctx)
+		return time.Since(start), err
+	})
+	if noChange.err != nil {
+		return noChange.err
+	}
+	line("no-change re-sync", noChange.d, again)
+
+	var edited map[string]int64
+	edit := median(runs, func() (time.Duration, error) {
+		i := rand.IntN(n)
+		if err := b.put(fmt.Sprintf("bench-%05d.ics", i), event(i, recurring, now, "edited "+time.Now().Format(time.RFC3339Nano))); err != nil {
+			return 0, err
+		}
+		start := time.Now()
+		edited, err = src.Sync(ctx)
+		return time.Since(start), err
+	})
+	if edit.err != nil {
+		return edit.err
+	}
+	line("re-sync after one edit", edit.d, edited)
+	return nil
+}
+
+func line(name string, d time.Duration, stats map[string]int64) {
+	fmt.Printf("%-34s %9s  %5d requests  %9.1f KB\n", name, d.Round(time.Millisecond), stats["http_requests"], float64(stats["http_bytes"])/1024)
+}
+
+type result struct {
+	d   time.Duration
+	err error
+}
+
+func median(runs int, f func() (time.Duration, error)) result {
+	var ds []time.Duration
+	for range max(runs, 1) {
+		d, err := f()
+		if err != nil {
+			return result{err: err}
+		}
+		ds = append(ds, d)
+	}
+	slices.Sort(ds)
+	return result{d: ds[len(ds)/2]}
+}
+
+func (b *bench) source(ctx context.Context, dir string) (*store.Store, *caldavsource.Source, error) {
+	st, err := store.Open(ctx, dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	passFile := filepath.Join(dir, "pass")
+	if err := os.WriteFile(passFile, []byte(b.pass), 0o600); err != nil {
+		return nil, nil, err
+	}
+	backfill, _ := cadence.ParseSpan("365d")
+	horizon, _ := cadence.ParseSpan("180d")
+	acct := config.Account{Name: "alice", Email: b.user,
+		CalDAV: &config.CalDAV{URL: b.base, Username: b.user, Password: config.Secret{File: passFile}}}
+	src, err := caldavsource.New(acct, config.Sync{Backfill: backfill, Horizon: horizon}, time.UTC, st, zap.NewNop())
+	return st, src, err
+}
+
+// calendarQuery reads every VEVENT with its data in one REPORT and returns
+// the bytes received.
+func (b *bench) calendarQuery() (int64, error) {
+	body := `<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/><c:calendar-data/></d:prop>` +
+		`<c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT"/></c:comp-filter></c:filter></c:calendar-query>`
+	resp, err := b.do("REPORT", b.cal, "application/xml", body, "1")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	return io.Copy(io.Discard, resp.Body)
+}
+
+func (b *bench) do(method, url, ctype, body, depth string) (*http.Response, error) {
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.SetBasicAuth(b.user, b.pass)
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if depth != "" {
+		req.Header.Set("Depth", depth)
+	}
+	resp, err := b.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode/100 != 2 {
+		resp.Body.Close()
+		return nil, fmt.Errorf("%s %s: %s", method, url, resp.Status)
+	}
+	return resp, nil
+}
+
+func (b *bench) put(name, ics string) error {
+	resp, err := b.do("PUT", b.cal+name, "text/calendar; charset=utf-8", ics, "")
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	return resp.Body.Close()
+}
+
+// seed makes the calendar hold exactly bench-00000.ics … bench-N.ics.
+func (b *bench) seed(n int, recurring float64, now time.Time) (string, error) {
+	hrefs, err := b.list()
+	if err != nil {
+		return "", err
+	}
+	want := map[string]bool{}
+	for i := range n {
+		want[fmt.Sprintf("bench-%05d.ics", i)] = true
+	}
+	var stale []string
+	have := 0
+	for _, h := range hrefs {
+		if want[h] {
+			have++
+		} else {
+			stale = append(stale, h)
+		}
+	}
+	if have == n && len(stale) == 0 {
+		return "already seeded", nil
+	}
+	start := time.Now()
+	for _, h := range stale {
+		resp, err := b.do("DELETE", b.cal+h, "", "", "")
+		if err != nil {
+			return "", err
+		}
+		resp.Body.Close()
+	}
+	jobs := make(chan int)
+	errs := make(chan error, 4)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for i := range jobs {
+				if err := b.put(fmt.Sprintf("bench-%05d.ics", i), event(i, recurring, now, "")); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	for i := range n {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return "", err
+	default:
+	}
+	return fmt.Sprintf("seeded with PUT in %s", time.Since(start).Round(time.Second)), nil
+}
+
+// list returns the calendar's object names (an ETag-only calendar-query).
+func (b *bench) list() ([]string, error) {
+	body := `<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/></d:prop>` +
+		`<c:filter><c:comp-filter name="VCALENDAR"/></c:filter></c:calendar-query>`
+	resp, err := b.do("REPORT", b.cal, "application/xml", body, "1")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var ms struct {
+		Hrefs []string `xml:"DAV: response>href"`
+	}
+	if err := xml.NewDecoder(resp.Body).Decode(&ms); err != nil {
+		return nil, fmt.Errorf("list: %w", err)
+	}
+	var out []string
+	for _, h := range ms.Hrefs {
+		if name := path.Base(h); strings.HasSuffix(name, ".ics") {
+			out = append(out, name)
+		}
+	}
+	return out, nil
+}
+
+var zones = []string{"Europe/Berlin", "America/New_York", "UTC"}
+
+// event is the deterministic calendar object number i.
+func event(i int, recurring float64, now time.Time, note string) string {
+	r := rand.New(rand.NewPCG(uint64(i), 7))
+	day := now.Truncate(24*time.Hour).AddDate(0, 0, r.IntN(455)-365)
+	start := day.Add(time.Duration(7+r.IntN(11))*time.Hour + time.Duration(15*r.IntN(4))*time.Minute)
+	tz := zones[r.IntN(len(zones))]
+	dt := func(prop string, t time.Time) string {
+		if tz == "UTC" {
+			return prop + ":" + t.Format("20060102T150405Z")
+		}
+		return prop + ";TZID=" + tz + ":" + t.Format("20060102T150405")
+	}
+	uid := fmt.Sprintf("bench-%05d@touchbase.test", i)
+	customer := fmt.Sprintf("contact%d@customer%d.example", r.IntN(4), r.IntN(200))
+	lines := []string{"BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//touchbase//bench//EN", "BEGIN:VEVENT",
+		"UID:" + uid, "DTSTAMP:20260101T000000Z", dt("DTSTART", start), dt("DTEND", start.Add(time.Hour)),
+		"SUMMARY:Meeting " + fmt.Sprint(i) + note, "ORGANIZER:mailto:alice@example.test",
+		"ATTENDEE;PARTSTAT=ACCEPTED:mailto:alice@example.test",
+		"ATTENDEE;CN=Customer;PARTSTAT=ACCEPTED:mailto:" + customer,
+		"DESCRIPTION:" + strings.Repeat("Agenda item. ", 1+r.IntN(20))}
+	var override []string
+	if float64(i%100) < recurring*100 {
+		lines = append(lines, "RRULE:FREQ=WEEKLY;BYDAY="+strings.ToUpper(start.Weekday().String()[:2]))
+		if i%2 == 0 {
+			lines = append(lines, dt("EXDATE", start.AddDate(0, 0, 14)))
+			moved := start.AddDate(0, 0, 21)
+			override = []string{"BEGIN:VEVENT", "UID:" + uid, "DTSTAMP:20260101T000000Z", dt("RECURRENCE-ID", moved),
+				dt("DTSTART", moved.Add(time.Hour)), dt("DTEND", moved.Add(2*time.Hour)), "SUMMARY:Moved", "END:VEVENT"}
+		}
+	}
+	lines = append(lines, "END:VEVENT")
+	lines = append(lines, override...)
+	lines = append(lines, "END:VCALENDAR")
+	return strings.Join(lines, "\r\n") + "\r\n"
+}

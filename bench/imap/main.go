@@ -1,0 +1,274 @@
+// Command imap measures the IMAP sync (issue 3) against a real server. Each
+// mode is one process, so its peak RSS is its own; bench/imap/run.sh runs
+// them in order and prints the figures.
+//
+//	go run ./bench/imap -mode bare   -addr 127.0.0.1:10143 -user U -pass P
+//	go run ./bench/imap -mode sync   -addr ... -data DIR   # first sync into a fresh store in DIR
+//	go run ./bench/imap -mode resync -addr ... -data DIR   # no-change passes over that store
+//
+// "bare" is the reference: go-imap's UID FETCH 1:* (UID ENVELOPE
+// INTERNALDATE) over INBOX, messages consumed and dropped. "sync" is the
+// full path, fetch + classify + store, of imapsource.Source.Sync. "resync"
+// repeats Sync on an unchanged mailbox over one kept connection and counts
+// the IMAP commands it sends through a loopback proxy.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"regexp"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"go.uber.org/zap"
+
+	"github.com/touchbase/touchbase/cadence"
+	"github.com/touchbase/touchbase/config"
+	"github.com/touchbase/touchbase/store"
+	"github.com/touchbase/touchbase/sync/imapsource"
+)
+
+func main() {
+	mode := flag.String("mode", "bare", "bare | sync | resync")
+	addr := flag.String("addr", "127.0.0.1:10143", "IMAP server (plain TCP)")
+	user := flag.String("user", "carol@example.test", "login")
+	pass := flag.String("pass", "carol-pass", "password")
+	data := flag.String("data", "", "store directory (sync, resync)")
+	passes := flag.Int("passes", 20, "resync: passes to time")
+	backfill := flag.String("backfill", "0", "sync.backfill (0: the whole folder)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
+	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			_ = pprof.StartCPUProfile(f)
+		}
+	}
+	var err error
+	switch *mode {
+	case "bare":
+		err = bare(*addr, *user, *pass)
+	case "sync":
+		err = firstSync(*addr, *user, *pass, *data, *backfill)
+	case "resync":
+		err = resync(*addr, *user, *pass, *data, *backfill, *passes)
+	default:
+		err = fmt.Errorf("unknown mode %q", *mode)
+	}
+	pprof.StopCPUProfile()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// bare times UID FETCH 1:* (UID ENVELOPE INTERNALDATE) on INBOX.
+func bare(addr, user, pass string) error {
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Login(user, pass).Wait(); err != nil {
+		return err
+	}
+	start := time.Now()
+	if _, err := c.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+		return err
+	}
+	var all imap.UIDSet
+	all.AddRange(1, 0)
+	cmd := c.Fetch(all, &imap.FetchOptions{UID: true, Envelope: true, InternalDate: true})
+	n := 0
+	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+		if _, err := msg.Collect(); err != nil {
+			return err
+		}
+		n++
+	}
+	if err := cmd.Close(); err != nil {
+		return err
+	}
+	took := time.Since(start)
+	fmt.Printf("bare: messages=%d seconds=%.3f rate=%.0f peak_rss_mb=%.1f\n", n, took.Seconds(), float64(n)/took.Seconds(), peakRSS())
+	return c.Logout().Wait()
+}
+
+func newSource(addr, user, pass, data, backfill string, log *zap.Logger) (*imapsource.Source, *store.Store, error) {
+	span, err := cadence.ParseSpan(backfill)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := store.Open(context.Background(), data)
+	if err != nil {
+		return nil, nil, err
+	}
+	os.Setenv("BENCH_IMAP_PASSWORD", pass)
+	acct := config.Account{Name: "bench", Email: user, IMAP: &config.IMAP{
+		Addr: addr, TLS: config.TLSNone, Username: user, Password: config.Secret{Env: "BENCH_IMAP_PASSWORD"},
+		Folders: []string{"INBOX"}}}
+	src, err := imapsource.New(acct, config.Sync{Backfill: span}, st, log)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return src, st, nil
+}
+
+// firstSync times one Sync of INBOX into a fresh store.
+func firstSync(addr, user, pass, data, backfill string) error {
+	if data == "" {
+		return fmt.Errorf("-data is required")
+	}
+	os.RemoveAll(data)
+	src, st, err := newSource(addr, user, pass, data, backfill, zap.NewNop())
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	start := time.Now()
+	stats, err := src.Sync(context.Background())
+	took := time.Since(start)
+	if err != nil {
+		return err
+	}
+	n := stats["fetched"]
+	fmt.Printf("sync: messages=%d stored=%d skipped=%d seconds=%.3f rate=%.0f peak_rss_mb=%.1f\n",
+		n, stats["stored"], stats["skipped_malformed"], took.Seconds(), float64(n)/took.Seconds(), peakRSS())
+	return src.Close()
+}
+
+// resync times no-change passes over one kept connection, counting the
+// commands each sends.
+func resync(addr, user, pass, data, backfill string, passes int) error {
+	p, err := startProxy(addr)
+	if err != nil {
+		return err
+	}
+	defer p.close()
+	src, st, err := newSource(p.addr, user, pass, data, backfill, zap.NewNop())
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ctx := context.Background()
+	if _, err := src.Sync(ctx); err != nil { // connects; must find nothing new
+		return err
+	}
+	p.mu.Lock()
+	clear(p.seen) // count only the timed passes' commands
+	p.mu.Unlock()
+	var times []time.Duration
+	var cmds []int64
+	for range passes {
+		before := p.commands.Load()
+		start := time.Now()
+		stats, err := src.Sync(ctx)
+		if err != nil {
+			return err
+		}
+		times = append(times, time.Since(start))
+		cmds = append(cmds, p.commands.Load()-before)
+		if stats["fetched"] != 0 {
+			return fmt.Errorf("no-change pass fetched %d messages", stats["fetched"])
+		}
+	}
+	slices.Sort(times)
+	fmt.Printf("resync: passes=%d folders=1 commands_per_pass=%v median_ms=%.2f max_ms=%.2f commands=%s\n",
+		passes, cmds[0], ms(times[len(times)/2]), ms(times[len(times)-1]), strings.Join(p.names(), ","))
+	return src.Close()
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// peakRSS is this process's peak resident set size (VmHWM), in MB.
+func peakRSS() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb float64
+			fmt.Sscanf(strings.TrimSpace(v), "%f", &kb)
+			return kb / 1024
+		}
+	}
+	return -1
+}
+
+// proxy relays one client connection at a time to the server and counts
+// the tagged commands the client sends (go-imap tags are T1, T2, ...).
+type proxy struct {
+	ln       net.Listener
+	addr     string
+	commands atomic.Int64
+	mu       sync.Mutex
+	seen     map[string]bool
+}
+
+var tagged = regexp.MustCompile(`^T\d+ ([A-Za-z]+( [A-Za-z]+)?)`)
+
+func startProxy(target string) (*proxy, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	p := &proxy{ln: ln, addr: ln.Addr().String(), seen: map[string]bool{}}
+	go func() {
+		for {
+			client, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			server, err := net.Dial("tcp", target)
+			if err != nil {
+				client.Close()
+				continue
+			}
+			go func() { io.Copy(client, server); client.Close() }()
+			go func() { p.count(io.TeeReader(client, server)); server.Close() }()
+		}
+	}()
+	return p, nil
+}
+
+func (p *proxy) count(r io.Reader) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for sc.Scan() {
+		m := tagged.FindSubmatch(bytes.TrimSpace(sc.Bytes()))
+		if m == nil {
+			continue
+		}
+		p.commands.Add(1)
+		p.mu.Lock()
+		p.seen[strings.ToUpper(strings.Fields(string(m[1]))[0])] = true
+		p.mu.Unlock()
+	}
+}
+
+func (p *proxy) names() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for n := range p.seen {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (p *proxy) close() { p.ln.Close() }

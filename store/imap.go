@@ -1,0 +1,292 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/touchbase/touchbase/cadence"
+)
+
+// FolderState is how far an IMAP folder has been read (RFC 3501
+// UIDVALIDITY and UIDNEXT, RFC 7162 HIGHESTMODSEQ): every message with a
+// UID below UIDNext under this UIDValidity is stored (or deliberately
+// skipped). HighestModSeq is 0 for servers without CONDSTORE.
+type FolderState struct {
+	UIDValidity   uint32
+	UIDNext       uint32
+	HighestModSeq uint64
+	SyncedAt      time.Time // when the state was last written
+}
+
+// FolderState returns the stored state of account's folder; ok is false
+// when the folder was never synced.
+func (s *Store) FolderState(ctx context.Context, account, folder string) (st FolderState, ok bool, err error) {
+	var validity, next, synced int64
+	var modseq int64
+	err = s.db.QueryRowContext(ctx, `SELECT uid_validity, uid_next, highest_modseq, synced_at
+		FROM imap_folders WHERE account = ? AND folder = ?`, account, folder).Scan(&validity, &next, &modseq, &synced)
+	if err == sql.ErrNoRows {
+		return FolderState{}, false, nil
+	}
+	if err != nil {
+		return FolderState{}, false, fmt.Errorf("read state of %s/%s: %w", account, folder, err)
+	}
+	return FolderState{UIDValidity: uint32(validity), UIDNext: uint32(next), HighestModSeq: uint64(modseq), SyncedAt: fromMS(synced)}, true, nil
+}
+
+// FolderStates returns the stored state of every synced folder of account,
+// by folder name, in one query (a no-change pass compares them all).
+func (s *Store) FolderStates(ctx context.Context, account string) (map[string]FolderState, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT folder, uid_validity, uid_next, highest_modseq, synced_at
+		FROM imap_folders WHERE account = ?`, account)
+	if err != nil {
+		return nil, fmt.Errorf("read folder states of %s: %w", account, err)
+	}
+	defer rows.Close()
+	out := map[string]FolderState{}
+	for rows.Next() {
+		var (
+			folder                       string
+			validity, next, modseq, sync int64
+		)
+		if err := rows.Scan(&folder, &validity, &next, &modseq, &sync); err != nil {
+			return nil, fmt.Errorf("read folder states of %s: %w", account, err)
+		}
+		out[folder] = FolderState{UIDValidity: uint32(validity), UIDNext: uint32(next), HighestModSeq: uint64(modseq), SyncedAt: fromMS(sync)}
+	}
+	return out, rows.Err()
+}
+
+// SaveResult is what SaveMail changed.
+type SaveResult struct {
+	Created  int                    // interactions new to the store
+	Filtered map[cadence.Filter]int // of those, how many by source-set filter
+}
+
+// SaveMail records mails seen in account's folder (locator "imap:<folder>")
+// and the folder's new state in one transaction, so a crash loses or
+// duplicates nothing: either the mails and the state that covers them are
+// stored, or neither. Mail already stored under the same key (the same
+// message in another folder or account, or re-read after a UIDVALIDITY
+// change) gains a source and any new participants but is not duplicated;
+// mail is immutable, so nothing else of it changes. Nothing is ever
+// deleted. mails may be empty, to advance the state alone.
+func (s *Store) SaveMail(ctx context.Context, account, folder string, mails []cadence.Interaction, st FolderState) (SaveResult, error) {
+	res := SaveResult{Filtered: map[cadence.Filter]int{}}
+	if p := os.Getenv("ZZPRAGMA"); p != "" {
+		if _, err := s.db.ExecContext(ctx, p); err != nil {
+			return res, err
+		}
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		created, err := saveMails(context.WithoutCancel(ctx), tx, mails, account, "imap:"+folder, now)
+		if err != nil {
+			return err
+		}
+		for i, in := range mails {
+			if created[i] {
+				res.Created++
+				if in.Filter != cadence.Counts {
+					res.Filtered[in.Filter]++
+				}
+			}
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO imap_folders (account, folder, uid_validity, uid_next, highest_modseq, synced_at)
+			VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (account, folder) DO UPDATE SET uid_validity = excluded.uid_validity,
+			uid_next = excluded.uid_next, highest_modseq = excluded.highest_modseq, synced_at = excluded.synced_at`,
+			account, folder, int64(st.UIDValidity), int64(st.UIDNext), int64(st.HighestModSeq), ms(now))
+		if err != nil {
+			return fmt.Errorf("write state of %s/%s: %w", account, folder, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return SaveResult{}, fmt.Errorf("save mail of %s/%s: %w", account, folder, err)
+	}
+	return res, nil
+}
+
+// Rows per multi-row statement. SQLite allows 32766 parameters; beyond a
+// few hundred rows the gain is nil.
+const (
+	mailRowsPerStmt   = 100
+	personRowsPerStmt = 250
+)
+
+// saveMails is upsertInteraction (replace = false) for many mails at once,
+// with multi-row statements: a first sync writes a hundred thousand mails,
+// and per-row statements cost most of its time. It returns, per mail,
+// whether it was new to the store.
+func saveMails(ctx context.Context, tx *sql.Tx, mails []cadence.Interaction, account, locator string, now time.Time) ([]bool, error) {
+	stmts := stmtCache{tx: tx, stmts: map[string]*sql.Stmt{}}
+	defer stmts.close()
+	// Rows go in in key order, participants in address order: the keys
+	// (Message-IDs) are random, and B-tree inserts in order touch each
+	// index page once per batch instead of once per row.
+	order := make([]int, len(mails))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(mails[a].Key, mails[b].Key) })
+	sorted := make([]cadence.Interaction, len(mails))
+	for i, j := range order {
+		sorted[i] = mails[j]
+	}
+	createdSorted := make([]bool, len(mails))
+	ids := make(map[string]int64, len(mails))
+	for start := 0; start < len(sorted); start += mailRowsPerStmt {
+		chunk := sorted[start:min(start+mailRowsPerStmt, len(sorted))]
+		if err := insertMails(ctx, &stmts, chunk, account, now, ids, createdSorted[start:]); err != nil {
+			return nil, err
+		}
+	}
+	created := make([]bool, len(mails))
+	for i, j := range order {
+		created[j] = createdSorted[i]
+	}
+	type person struct {
+		id               int64
+		addr, name, role string
+	}
+	var ps []person
+	var sources []any
+	for _, in := range mails {
+		id := ids[in.Key]
+		for _, p := range in.Participants {
+			ps = append(ps, person{id, p.Address, p.Name, string(p.Role)})
+		}
+		sources = append(sources, id, account, locator)
+	}
+	slices.SortFunc(ps, func(a, b person) int { return strings.Compare(a.addr, b.addr) })
+	people := make([]any, 0, 4*len(ps))
+	for _, p := range ps {
+		people = append(people, p.id, p.addr, p.name, p.role)
+	}
+	if err := insertRows(ctx, &stmts, `INSERT OR IGNORE INTO participants (interaction_id, address, name, role) VALUES `, 4, people); err != nil {
+		return nil, fmt.Errorf("insert participants: %w", err)
+	}
+	if err := insertRows(ctx, &stmts, `INSERT OR IGNORE INTO interaction_sources (interaction_id, account, locator) VALUES `, 3, sources); err != nil {
+		return nil, fmt.Errorf("insert sources: %w", err)
+	}
+	return created, nil
+}
+
+// insertMails inserts the interactions of chunk that are new, records
+// every chunk key's id in ids and marks the new ones in created.
+func insertMails(ctx context.Context, stmts *stmtCache, chunk []cadence.Interaction, account string, now time.Time, ids map[string]int64, created []bool) error {
+	const cols = 10
+	args := make([]any, 0, cols*len(chunk))
+	for _, in := range chunk {
+		if in.Key == "" {
+			return fmt.Errorf("interaction without key")
+		}
+		args = append(args, in.Key, string(in.Kind), ms(in.At), in.Subject, in.Sender, account,
+			in.MessageID, in.InReplyTo, strings.Join(in.References, " "), string(in.Filter))
+	}
+	insert, err := stmts.get(ctx, `INSERT INTO interactions
+		(key, kind, at, subject, sender, account, message_id, in_reply_to, refs, filter, first_seen)
+		VALUES `+repeatRow(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `+fmt.Sprint(ms(now))+`)`, len(chunk))+`
+		ON CONFLICT (key) DO NOTHING RETURNING id, key`)
+	if err != nil {
+		return fmt.Errorf("insert interactions: %w", err)
+	}
+	rows, err := insert.QueryContext(ctx, args...)
+	if err != nil {
+		return fmt.Errorf("insert interactions: %w", err)
+	}
+	fresh := map[string]bool{}
+	if err := scanIDs(rows, ids, fresh); err != nil {
+		return fmt.Errorf("insert interactions: %w", err)
+	}
+	var missing []any
+	for i, in := range chunk {
+		if fresh[in.Key] {
+			created[i] = true
+			delete(fresh, in.Key) // a second copy in the same chunk is not new
+		} else if _, ok := ids[in.Key]; !ok {
+			missing = append(missing, in.Key)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	rows, err = stmts.tx.QueryContext(ctx, `SELECT id, key FROM interactions WHERE key IN (`+placeholders(len(missing))+`)`, missing...)
+	if err != nil {
+		return fmt.Errorf("find interactions: %w", err)
+	}
+	if err := scanIDs(rows, ids, nil); err != nil {
+		return fmt.Errorf("find interactions: %w", err)
+	}
+	return nil
+}
+
+// scanIDs reads (id, key) rows into ids, and marks each key in fresh.
+func scanIDs(rows *sql.Rows, ids map[string]int64, fresh map[string]bool) error {
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var key string
+		if err := rows.Scan(&id, &key); err != nil {
+			return err
+		}
+		ids[key] = id
+		if fresh != nil {
+			fresh[key] = true
+		}
+	}
+	return rows.Err()
+}
+
+// insertRows runs prefix followed by rows of width values each, in
+// statements of at most personRowsPerStmt rows.
+func insertRows(ctx context.Context, stmts *stmtCache, prefix string, width int, values []any) error {
+	row := "(" + placeholders(width) + ")"
+	for start := 0; start < len(values); start += width * personRowsPerStmt {
+		chunk := values[start:min(start+width*personRowsPerStmt, len(values))]
+		stmt, err := stmts.get(ctx, prefix+repeatRow(row, len(chunk)/width))
+		if err != nil {
+			return err
+		}
+		if _, err := stmt.ExecContext(ctx, chunk...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stmtCache prepares each distinct statement once per transaction: the
+// full-size multi-row statements repeat, and parsing them is costly.
+type stmtCache struct {
+	tx    *sql.Tx
+	stmts map[string]*sql.Stmt
+}
+
+func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
+	if s, ok := c.stmts[query]; ok {
+		return s, nil
+	}
+	s, err := c.tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	c.stmts[query] = s
+	return s, nil
+}
+
+func (c *stmtCache) close() {
+	for _, s := range c.stmts {
+		s.Close()
+	}
+}
+
+// repeatRow returns n copies of row, comma-separated.
+func repeatRow(row string, n int) string {
+	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+}

@@ -1,0 +1,137 @@
+package caldavsource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/emersion/go-ical"
+	"github.com/emersion/go-webdav"
+	"github.com/emersion/go-webdav/caldav"
+	"go.uber.org/zap"
+)
+
+// calendarInfo is one calendar collection as listed in the home set.
+type calendarInfo struct {
+	path      string // decoded path
+	url       string // absolute URL: the calendar's key in the store
+	name      string // display name
+	ctag      string // CalendarServer getctag, "" when unsupported
+	syncToken string // RFC 6578 DAV:sync-token, "" when unsupported
+}
+
+var errUnauthorized = errors.New("authentication failed (401): check username and password")
+
+// homeSet finds the calendar home set from the configured URL (RFC 4791
+// 6.2.1 via RFC 5397 current-user-principal), with go-webdav's client.
+// When the server offers neither property, the configured URL itself is
+// listed (it may be the home set or a calendar).
+func (s *Source) homeSet(ctx context.Context, c *davClient) (string, error) {
+	if s.home != "" {
+		return s.home, nil
+	}
+	fallback := c.base.Path
+	wc, err := webdav.NewClient(c, s.acct.CalDAV.URL)
+	if err != nil {
+		return "", fmt.Errorf("caldav url: %w", err)
+	}
+	principal, err := wc.FindCurrentUserPrincipal(ctx)
+	if err != nil {
+		if c.lastStatus == http.StatusUnauthorized {
+			return "", errUnauthorized
+		}
+		if ctx.Err() != nil || c.lastStatus == 0 {
+			return "", fmt.Errorf("find current-user-principal: %w", err)
+		}
+		s.log.Debug("no current-user-principal, listing the configured url", zap.Error(err))
+		return fallback, nil
+	}
+	cc, err := caldav.NewClient(c, s.acct.CalDAV.URL)
+	if err != nil {
+		return "", fmt.Errorf("caldav url: %w", err)
+	}
+	home, err := cc.FindCalendarHomeSet(ctx, principal)
+	if err != nil {
+		if c.lastStatus == http.StatusUnauthorized {
+			return "", errUnauthorized
+		}
+		if ctx.Err() != nil || c.lastStatus == 0 {
+			return "", fmt.Errorf("find calendar-home-set of %s: %w", principal, err)
+		}
+		s.log.Debug("no calendar-home-set, listing the configured url", zap.Error(err))
+		return fallback, nil
+	}
+	s.home = home
+	return home, nil
+}
+
+// calendars lists the home set's calendars (PROPFIND Depth 1, with getctag
+// and sync-token so an unchanged calendar costs nothing more), skips
+// collections whose supported-calendar-component-set lacks VEVENT
+// (task lists) and keeps the configured ones (display name or last path
+// segment, case-insensitive; all when none are configured). missing names
+// the configured calendars not found.
+func (s *Source) calendars(ctx context.Context, c *davClient, stats counters) (cals []calendarInfo, missing []string, err error) {
+	home, err := s.homeSet(ctx, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	ms, err := c.multistatus(ctx, "PROPFIND", home, "1", propfindReq{Prop: propList{Names: append(append(
+		names(nsDAV, "resourcetype", "displayname", "sync-token"),
+		names(nsCal, "supported-calendar-component-set")...),
+		names(nsCS, "getctag")...)}})
+	if err != nil {
+		s.home = "" // rediscover next time: the home set may have moved
+		if statusCode(err) == http.StatusUnauthorized {
+			return nil, nil, errUnauthorized
+		}
+		return nil, nil, fmt.Errorf("list calendars: %w", err)
+	}
+	wanted := s.acct.CalDAV.Calendars
+	found := map[string]bool{}
+	for _, r := range ms.Responses {
+		p, ok := r.props()
+		if !ok || p.ResourceType == nil || p.ResourceType.Calendar == nil {
+			continue
+		}
+		info := calendarInfo{path: r.href(), name: p.DisplayName, ctag: p.GetCTag, syncToken: p.SyncToken}
+		if !strings.HasSuffix(info.path, "/") {
+			info.path += "/"
+		}
+		info.url = c.resolve(info.path)
+		if p.CompSet != nil && !slices.ContainsFunc(p.CompSet.Comps, func(cp compName) bool {
+			return strings.EqualFold(cp.Name, ical.CompEvent)
+		}) {
+			stats.add("calendars_skipped_no_events", 1)
+			continue
+		}
+		if len(wanted) > 0 {
+			name := matchName(wanted, info)
+			if name == "" {
+				continue
+			}
+			found[name] = true
+		}
+		cals = append(cals, info)
+	}
+	for _, w := range wanted {
+		if !found[w] {
+			missing = append(missing, w)
+		}
+	}
+	return cals, missing, nil
+}
+
+func matchName(wanted []string, info calendarInfo) string {
+	seg := path.Base(strings.TrimSuffix(info.path, "/"))
+	for _, w := range wanted {
+		if strings.EqualFold(w, info.name) || strings.EqualFold(w, seg) {
+			return w
+		}
+	}
+	return ""
+}

@@ -1,0 +1,197 @@
+package caldavsource
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-ical"
+	"github.com/emersion/go-webdav"
+	"github.com/emersion/go-webdav/caldav"
+)
+
+// memServer is an in-process CalDAV server: go-webdav's caldav.Handler
+// over an in-memory backend, with basic auth. Each user has a principal
+// /<user>/, a home set /<user>/calendars/ and the calendars added with
+// addCalendar. go-webdav's server has no getctag and no sync-collection,
+// so the source runs its ETag-listing fallback against it.
+type memServer struct {
+	*httptest.Server
+	mu        sync.Mutex
+	users     map[string]string
+	calendars map[string]caldav.Calendar                  // by path
+	objects   map[string]map[string]caldav.CalendarObject // calendar path → object path → object
+	failHref  string                                      // a multiget naming it answers 500
+	delay     time.Duration                               // added to every multiget
+	requests  []string
+}
+
+type userKey struct{}
+
+func newMemServer(t testing.TB, users map[string]string) *memServer {
+	s := &memServer{users: users, calendars: map[string]caldav.Calendar{}, objects: map[string]map[string]caldav.CalendarObject{}}
+	h := &caldav.Handler{Backend: memBackend{s}}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, ok := r.BasicAuth()
+		if !ok || s.users[user] != pass {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		s.mu.Lock()
+		s.requests = append(s.requests, r.Method+" "+r.URL.Path)
+		fail, delay := s.failHref != "" && bytes.Contains(body, []byte(s.failHref)), s.delay
+		s.mu.Unlock()
+		if r.Method == "REPORT" && bytes.Contains(body, []byte("calendar-multiget")) {
+			time.Sleep(delay)
+			if fail {
+				http.Error(w, "cannot serialise object", http.StatusInternalServerError)
+				return
+			}
+		}
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, user)))
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *memServer) addCalendar(user, name, display string, comps ...string) string {
+	p := "/" + user + "/calendars/" + name + "/"
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calendars[p] = caldav.Calendar{Path: p, Name: display, SupportedComponentSet: comps}
+	s.objects[p] = map[string]caldav.CalendarObject{}
+	return p
+}
+
+func (s *memServer) put(t testing.TB, objPath, ics string) {
+	t.Helper()
+	if err := s.store(objPath, ics); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (s *memServer) store(objPath, ics string) error {
+	cal, err := ical.NewDecoder(strings.NewReader(ics)).Decode()
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256([]byte(ics))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	objs := s.objects[path.Dir(objPath)+"/"]
+	if objs == nil {
+		return webdav.NewHTTPError(http.StatusConflict, errors.New("no such calendar"))
+	}
+	objs[objPath] = caldav.CalendarObject{Path: objPath, ETag: hex.EncodeToString(sum[:8]), ModTime: time.Now(), Data: cal}
+	return nil
+}
+
+func (s *memServer) remove(objPath string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.objects[path.Dir(objPath)+"/"], objPath)
+}
+
+func (s *memServer) takeRequests() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.requests
+	s.requests = nil
+	return r
+}
+
+// memBackend implements caldav.Backend over a memServer.
+type memBackend struct{ s *memServer }
+
+var errNotFound = webdav.NewHTTPError(http.StatusNotFound, errors.New("not found"))
+
+func userOf(ctx context.Context) string { u, _ := ctx.Value(userKey{}).(string); return u }
+
+func (b memBackend) CurrentUserPrincipal(ctx context.Context) (string, error) {
+	return "/" + userOf(ctx) + "/", nil
+}
+
+func (b memBackend) CalendarHomeSetPath(ctx context.Context) (string, error) {
+	return "/" + userOf(ctx) + "/calendars/", nil
+}
+
+func (b memBackend) CreateCalendar(context.Context, *caldav.Calendar) error {
+	return webdav.NewHTTPError(http.StatusForbidden, errors.New("read-only"))
+}
+
+func (b memBackend) ListCalendars(ctx context.Context) ([]caldav.Calendar, error) {
+	b.s.mu.Lock()
+	defer b.s.mu.Unlock()
+	var out []caldav.Calendar
+	for p, c := range b.s.calendars {
+		if strings.HasPrefix(p, "/"+userOf(ctx)+"/") {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func (b memBackend) GetCalendar(ctx context.Context, p string) (*caldav.Calendar, error) {
+	b.s.mu.Lock()
+	defer b.s.mu.Unlock()
+	c, ok := b.s.calendars[strings.TrimSuffix(p, "/")+"/"]
+	if !ok {
+		return nil, errNotFound
+	}
+	return &c, nil
+}
+
+func (b memBackend) GetCalendarObject(ctx context.Context, p string, _ *caldav.CalendarCompRequest) (*caldav.CalendarObject, error) {
+	b.s.mu.Lock()
+	defer b.s.mu.Unlock()
+	o, ok := b.s.objects[path.Dir(p)+"/"][p]
+	if !ok {
+		return nil, errNotFound
+	}
+	return &o, nil
+}
+
+func (b memBackend) ListCalendarObjects(ctx context.Context, p string, _ *caldav.CalendarCompRequest) ([]caldav.CalendarObject, error) {
+	b.s.mu.Lock()
+	defer b.s.mu.Unlock()
+	var out []caldav.CalendarObject
+	for _, o := range b.s.objects[strings.TrimSuffix(p, "/")+"/"] {
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+func (b memBackend) QueryCalendarObjects(ctx context.Context, p string, q *caldav.CalendarQuery) ([]caldav.CalendarObject, error) {
+	all, _ := b.ListCalendarObjects(ctx, p, nil)
+	return caldav.Filter(q, all)
+}
+
+func (b memBackend) PutCalendarObject(ctx context.Context, p string, cal *ical.Calendar, _ *caldav.PutCalendarObjectOptions) (*caldav.CalendarObject, error) {
+	var buf bytes.Buffer
+	if err := ical.NewEncoder(&buf).Encode(cal); err != nil {
+		return nil, err
+	}
+	if err := b.s.store(p, buf.String()); err != nil {
+		return nil, err
+	}
+	o, _ := b.GetCalendarObject(ctx, p, nil)
+	return o, nil
+}
+
+func (b memBackend) DeleteCalendarObject(ctx context.Context, p string) error {
+	b.s.remove(p)
+	return nil
+}

@@ -1,0 +1,229 @@
+package imapsource
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-sasl"
+
+	"github.com/touchbase/touchbase/config"
+)
+
+// Network timing. go-imap has no context and no read timeout while it
+// waits for a response, so a server that stops answering would hang a
+// pass forever: stallLimit bounds that wait while commands run, TCP
+// keepalive finds dead peers while a connection sits idle.
+const (
+	dialTimeout   = 30 * time.Second
+	stallLimit    = 2 * time.Minute
+	keepAliveIdle = 30 * time.Second
+)
+
+// stallConn is the network connection under go-imap. While armed, the "no
+// deadline" go-imap sets between responses becomes now + the stall limit,
+// so a silent server fails the command instead of blocking it; disarmed
+// (between passes, during IDLE) it waits indefinitely as go-imap intends.
+type stallConn struct {
+	net.Conn
+	mu    sync.Mutex    // orders go-imap's deadline updates with arm/disarm
+	limit time.Duration // 0 when disarmed
+}
+
+// SetReadDeadline implements net.Conn.
+func (c *stallConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.IsZero() && c.limit > 0 {
+		t = time.Now().Add(c.limit)
+	}
+	return c.Conn.SetReadDeadline(t)
+}
+
+// arm starts bounding waits for the server by d.
+func (c *stallConn) arm(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.limit = d
+	c.Conn.SetReadDeadline(time.Now().Add(d))
+}
+
+// disarm lets reads wait indefinitely again.
+func (c *stallConn) disarm() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.limit = 0
+	c.Conn.SetReadDeadline(time.Time{})
+}
+
+// session is one logged-in IMAP connection.
+type session struct {
+	c        *imapclient.Client
+	raw      *stallConn
+	caps     imap.CapSet
+	selected string // the folder EXAMINEd last; "" when none
+	validity uint32 // its UIDVALIDITY when EXAMINEd
+}
+
+// use arms the stall limit and makes ctx's end close the connection (the
+// only way to interrupt go-imap); the returned func undoes both.
+func (s *session) use(ctx context.Context) (done func()) {
+	s.raw.arm(stallLimit)
+	stop := context.AfterFunc(ctx, func() { s.c.Close() })
+	return func() {
+		stop()
+		s.raw.disarm()
+	}
+}
+
+// closed reports whether the server or the network ended the connection.
+func (s *session) closed() bool {
+	select {
+	case <-s.c.Closed():
+		return true
+	default:
+		return false
+	}
+}
+
+// tlsConfig builds the TLS settings for addr: certificates are always
+// verified, against the system roots plus caFile when set.
+func tlsConfig(addr, caFile string) (*tls.Config, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("imap address %q: %w", addr, err)
+	}
+	cfg := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	if caFile == "" {
+		return cfg, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("read tls_ca_file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("tls_ca_file %s: no PEM certificates", caFile)
+	}
+	cfg.RootCAs = pool
+	return cfg, nil
+}
+
+// dial connects to the account's server (implicit TLS, STARTTLS or plain)
+// and logs in. handler receives unilateral data (IDLE notifications); it
+// may be nil. The connection is closed if ctx ends while dialing.
+func (s *Source) dial(ctx context.Context, handler *imapclient.UnilateralDataHandler) (*session, error) {
+	d := &net.Dialer{Timeout: dialTimeout, KeepAliveConfig: net.KeepAliveConfig{
+		Enable: true, Idle: keepAliveIdle, Interval: 15 * time.Second, Count: 4}}
+	nc, err := d.DialContext(ctx, "tcp", s.imap.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", s.imap.Addr, err)
+	}
+	raw := &stallConn{Conn: nc}
+	raw.arm(dialTimeout)
+	stop := context.AfterFunc(ctx, func() { nc.Close() })
+	defer stop()
+	opts := &imapclient.Options{WordDecoder: wordDecoder, UnilateralDataHandler: handler, TLSConfig: s.tls}
+	if f := os.Getenv("ZZDEBUG"); f != "" {
+		w, _ := os.Create(f)
+		opts.DebugWriter = w
+	}
+	var c *imapclient.Client
+	switch s.imap.TLS {
+	case config.TLSNone:
+		c = imapclient.New(raw, opts)
+	case config.TLSStartTLS:
+		c, err = imapclient.NewStartTLS(raw, opts)
+	default:
+		tc := tls.Client(raw, s.tls)
+		if err = tc.HandshakeContext(ctx); err == nil {
+			c = imapclient.New(tc, opts)
+		}
+	}
+	if err == nil {
+		err = c.WaitGreeting()
+	}
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("connect to %s: %w", s.imap.Addr, ctxErr(ctx, err))
+	}
+	sess := &session{c: c, raw: raw}
+	if err := s.login(ctx, sess); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("log in to %s as %s: %w", s.imap.Addr, s.imap.Username, ctxErr(ctx, err))
+	}
+	raw.disarm()
+	return sess, nil
+}
+
+// login authenticates with the configured mechanism, then reads the
+// capabilities the server offers to logged-in clients.
+func (s *Source) login(ctx context.Context, sess *session) error {
+	secret, err := s.imap.Password.Value(ctx)
+	if err != nil {
+		return err
+	}
+	c := sess.c
+	switch {
+	case s.imap.Auth == config.AuthXOAuth2:
+		if !c.Caps().Has(imap.AuthCap("XOAUTH2")) {
+			return errors.New("server does not offer AUTH=XOAUTH2")
+		}
+		err = c.Authenticate(&xoauth2{user: s.imap.Username, token: secret})
+	case c.Caps().Has(imap.AuthCap(sasl.Plain)):
+		err = c.Authenticate(sasl.NewPlainClient("", s.imap.Username, secret))
+	case c.Caps().Has(imap.CapLoginDisabled):
+		return errors.New("server refuses LOGIN on this connection (LOGINDISABLED): use tls")
+	default:
+		err = c.Login(s.imap.Username, secret).Wait()
+	}
+	if err != nil {
+		return err
+	}
+	caps, err := c.Capability().Wait()
+	if err != nil {
+		return fmt.Errorf("read capabilities: %w", err)
+	}
+	sess.caps = caps
+	return nil
+}
+
+// xoauth2 is the XOAUTH2 SASL mechanism (Google, Microsoft 365), which
+// go-sasl lacks: the user and an OAuth 2 access token in one message.
+type xoauth2 struct {
+	user, token string
+	failure     string
+}
+
+// Start implements sasl.Client.
+func (x *xoauth2) Start() (string, []byte, error) {
+	return "XOAUTH2", []byte("user=" + x.user + "\x01auth=Bearer " + x.token + "\x01\x01"), nil
+}
+
+// Next implements sasl.Client. A challenge after the initial response is
+// the server's JSON error report; the mechanism answers it with an empty
+// response, after which the server fails the command.
+func (x *xoauth2) Next(challenge []byte) ([]byte, error) {
+	x.failure = string(challenge)
+	return []byte{}, nil
+}
+
+// ctxErr prefers ctx's error: once ctx ends, the connection is closed on
+// purpose and its "use of closed connection" says nothing useful.
+func ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}

@@ -1,0 +1,256 @@
+// Package imapsource turns an account's IMAP mailbox into interactions:
+// one per message, metadata only (headers, never bodies), stored with the
+// folder's sync state so a crash at any point loses and duplicates nothing.
+//
+// A first sync of a folder reads sync.backfill back (UID SEARCH SINCE;
+// a zero backfill reads the whole folder); later passes read only UIDs at
+// or above the stored UIDNEXT (RFC 3501), skipping unchanged folders on
+// LIST-STATUS (RFC 5819) or STATUS alone. A changed UIDVALIDITY re-reads
+// the folder; natural keys (Message-ID, else a header digest) make that,
+// and the same message in several folders or accounts, one interaction.
+// Expunged or moved mail is never deleted: a contact that happened stays.
+//
+// CONDSTORE (RFC 7162): HIGHESTMODSEQ is recorded with the state, but no
+// CHANGEDSINCE fetch is made. Flag changes and expunges are the only
+// changes it reports, and neither may alter an interaction; every new
+// message raises UIDNEXT, which is what a pass compares.
+package imapsource
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"go.uber.org/zap"
+
+	"github.com/touchbase/touchbase/config"
+	"github.com/touchbase/touchbase/store"
+)
+
+// Log field keys.
+const (
+	keySource  = "source"
+	keyFolder  = "folder"
+	keyAddr    = "addr"
+	keyFetched = "fetched"
+	keyStored  = "stored"
+	keyTook    = "took"
+)
+
+// Source syncs one account's mailbox. It implements the daemon's Source,
+// Watcher and Checker contracts. Sync and Watch may run concurrently (they
+// use separate connections); Sync passes are serialised.
+type Source struct {
+	name string
+	acct config.Account
+	imap config.IMAP
+	sync config.Sync
+	st   *store.Store
+	log  *zap.Logger
+	tls  *tls.Config
+	now  func() time.Time
+	// batch is how many messages one store transaction takes (batchSize;
+	// tests make it small to see checkpoints).
+	batch int
+
+	mu   sync.Mutex // one pass at a time; guards sess
+	sess *session   // kept open between passes; nil when there is none
+}
+
+// New returns the source of acct, whose IMAP settings must be set. It
+// reads the TLS CA file but neither connects nor touches the store.
+func New(acct config.Account, sync config.Sync, st *store.Store, log *zap.Logger) (*Source, error) {
+	if acct.IMAP == nil {
+		return nil, fmt.Errorf("account %s: no imap settings", acct.Name)
+	}
+	tlsCfg, err := tlsConfig(acct.IMAP.Addr, acct.IMAP.TLSCAFile)
+	if err != nil {
+		return nil, fmt.Errorf("account %s: %w", acct.Name, err)
+	}
+	name := "imap:" + acct.Name
+	s := &Source{name: name, acct: acct, imap: *acct.IMAP, sync: sync, st: st, tls: tlsCfg, now: time.Now, batch: batchSize,
+		log: log.With(zap.String(keySource, name))}
+	if s.imap.TLS == config.TLSNone {
+		s.log.Warn("imap without tls: password and mail headers cross the network in clear", zap.String(keyAddr, s.imap.Addr))
+	}
+	return s, nil
+}
+
+// Name returns "imap:<account name>".
+func (s *Source) Name() string { return s.name }
+
+// Sync runs one pass over the account's folders and returns its counters:
+// fetched, stored (new interactions), duplicates (already stored),
+// skipped_malformed, filtered_<reason> (stored, but not counting), and
+// uidvalidity_resets. It returns on the first error, wrapped with the
+// account and folder; what was stored before it stays stored. It never
+// retries or sleeps: the caller owns backoff. The connection is kept for
+// the next pass, and replaced when it failed.
+func (s *Source) Sync(ctx context.Context) (map[string]int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := stats{}
+	if err := s.pass(ctx, st); err != nil {
+		s.drop()
+		return st, err
+	}
+	return st, nil
+}
+
+// pass lists the folders and syncs each that changed. A kept connection
+// that fails its first command may simply have died since the last pass:
+// it gets one fresh connection before the pass counts as failed.
+func (s *Source) pass(ctx context.Context, st stats) error {
+	for attempt := 0; ; attempt++ {
+		sess, reused, err := s.session(ctx)
+		if err != nil {
+			return fmt.Errorf("sync %s: %w", s.acct.Name, err)
+		}
+		done := sess.use(ctx)
+		boxes, err := survey(sess)
+		if err != nil {
+			done()
+			s.drop()
+			if reused && attempt == 0 && ctx.Err() == nil {
+				s.log.Info("kept connection failed, reconnecting", zap.Error(err))
+				continue
+			}
+			return fmt.Errorf("sync %s: %w", s.acct.Name, ctxErr(ctx, err))
+		}
+		err = s.syncFolders(ctx, sess, boxes, st)
+		done()
+		return err
+	}
+}
+
+// session returns the kept connection, or a new one.
+func (s *Source) session(ctx context.Context) (sess *session, reused bool, err error) {
+	if s.sess != nil && !s.sess.closed() {
+		return s.sess, true, nil
+	}
+	s.drop()
+	sess, err = s.dial(ctx, nil)
+	if err != nil {
+		return nil, false, err
+	}
+	s.sess = sess
+	return sess, false, nil
+}
+
+// drop closes the kept connection, if any.
+func (s *Source) drop() {
+	if s.sess != nil {
+		s.sess.c.Close()
+		s.sess = nil
+	}
+}
+
+// Close closes the kept connection. The Source stays usable: the next
+// pass connects again.
+func (s *Source) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.drop()
+	return nil
+}
+
+// syncFolders syncs each configured folder in turn.
+func (s *Source) syncFolders(ctx context.Context, sess *session, boxes []mailbox, st stats) error {
+	folders, err := resolve(s.imap.Folders, boxes)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", s.acct.Name, err)
+	}
+	states, err := s.st.FolderStates(ctx, s.acct.Name)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", s.acct.Name, err)
+	}
+	for _, f := range folders {
+		prev, known := states[f.Name]
+		if err := s.syncFolder(ctx, sess, f, prev, known, st); err != nil {
+			return fmt.Errorf("sync %s/%s: %w", s.acct.Name, f.Name, ctxErr(ctx, err))
+		}
+	}
+	// Leave the first folder (INBOX) selected: the next pass polls it with
+	// a NOOP, where a STATUS of an unselected folder makes servers such as
+	// Dovecot re-read a large Maildir (100 ms for 100,000 messages).
+	if len(folders) > 0 && sess.selected != folders[0].Name {
+		if err := examine(sess, folders[0].Name); err != nil {
+			return fmt.Errorf("sync %s/%s: %w", s.acct.Name, folders[0].Name, ctxErr(ctx, err))
+		}
+	}
+	return nil
+}
+
+// survey lists the folders; on a connection with a folder selected it
+// first sends NOOP (pipelined: one round trip), without which a server may
+// report that folder's status as of its selection (Dovecot does).
+func survey(sess *session) ([]mailbox, error) {
+	var noop *imapclient.Command
+	if sess.selected != "" {
+		noop = sess.c.Noop()
+	}
+	boxes, err := list(sess)
+	if noop != nil {
+		if nerr := noop.Wait(); err == nil && nerr != nil {
+			err = fmt.Errorf("noop: %w", nerr)
+		}
+	}
+	return boxes, err
+}
+
+// examine selects folder read-only (EXAMINE): nothing a sync does can
+// change flags or expunge.
+func examine(sess *session, folder string) error {
+	_, err := examineData(sess, folder)
+	return err
+}
+
+func examineData(sess *session, folder string) (*imap.SelectData, error) {
+	sess.selected = ""
+	data, err := sess.c.Select(folder, &imap.SelectOptions{ReadOnly: true, CondStore: sess.caps.Has(imap.CapCondStore)}).Wait()
+	if err != nil {
+		return nil, fmt.Errorf("examine: %w", err)
+	}
+	sess.selected, sess.validity = folder, data.UIDValidity
+	return data, nil
+}
+
+// Check connects, logs in and resolves the configured folders, then logs
+// out (`touchbase check --connect`). It does not touch the store.
+func (s *Source) Check(ctx context.Context) error {
+	sess, err := s.dial(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("check %s: %w", s.acct.Name, err)
+	}
+	defer sess.c.Close()
+	done := sess.use(ctx)
+	defer done()
+	boxes, err := list(sess)
+	if err == nil {
+		_, err = resolve(s.imap.Folders, boxes)
+	}
+	if err != nil {
+		return fmt.Errorf("check %s: %w", s.acct.Name, ctxErr(ctx, err))
+	}
+	if err := sess.c.Logout().Wait(); err != nil {
+		return fmt.Errorf("check %s: log out: %w", s.acct.Name, ctxErr(ctx, err))
+	}
+	return nil
+}
+
+// stats are one pass's counters (see Sync).
+type stats map[string]int64
+
+// Stat names.
+const (
+	statFetched    = "fetched"
+	statStored     = "stored"
+	statDuplicates = "duplicates"
+	statMalformed  = "skipped_malformed"
+	statResets     = "uidvalidity_resets"
+	statFiltered   = "filtered_" // + cadence.Filter
+)
