@@ -18,20 +18,21 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // sim evaluates one customer again and again, keeping alerts the way the
 // store does (upserts by ID).
 type sim struct {
-	in     Input
-	alerts map[string]Alert
+	in       Input
+	contacts map[string][]Contact // the history, as contacts
+	alerts   map[string]Alert
 }
 
 func newSim(c Customer, contacts []Contact, alerting Alerting) *sim {
-	return &sim{alerts: map[string]Alert{}, in: Input{
-		HistoryStart: tb("2025-06-01 00:00"), Customers: []Customer{c},
-		Contacts: map[string][]Contact{c.ID: contacts}, Alerting: alerting,
+	return &sim{alerts: map[string]Alert{}, contacts: map[string][]Contact{c.ID: contacts}, in: Input{
+		HistoryStart: tb("2025-06-01 00:00"), Customers: []Customer{c}, Alerting: alerting,
 	}}
 }
 
 // eval evaluates at now and returns its events as "commitment type[#repeat]".
 func (s *sim) eval(now time.Time) ([]string, Result) {
 	s.in.Now = now
+	s.in.History = NewHistory(s.contacts)
 	s.in.Alerts = s.in.Alerts[:0]
 	for _, id := range slices.Sorted(mapsKeys(s.alerts)) {
 		s.in.Alerts = append(s.in.Alerts, s.alerts[id])
@@ -81,8 +82,7 @@ func runSteps(t *testing.T, s *sim, steps []step) {
 	t.Helper()
 	for i, st := range steps {
 		c := &s.in.Customers[0]
-		s.in.Contacts[c.ID] = append(s.in.Contacts[c.ID], st.add...)
-		SortContacts(s.in.Contacts[c.ID])
+		s.contacts[c.ID] = append(s.contacts[c.ID], st.add...)
 		if st.silences != nil {
 			s.in.Silences = st.silences
 		}
@@ -235,7 +235,7 @@ func TestFollowUpSupersededByTheNextMeeting(t *testing.T) {
 	if got, _ := s.eval(tb("2026-03-10 15:00")); !slices.Equal(got, []string{"follow_up commitment.slipped"}) {
 		t.Fatalf("events %q; want slipped", got)
 	}
-	s.in.Contacts["acme"] = append(s.in.Contacts["acme"], meeting(tb("2026-03-11 10:00"), time.Hour, "Again"))
+	s.contacts["acme"] = append(s.contacts["acme"], meeting(tb("2026-03-11 10:00"), time.Hour, "Again"))
 	got, res := s.eval(tb("2026-03-11 10:30"))
 	if !slices.Equal(got, []string{"follow_up commitment.recovered"}) || res.Changes[0].Details.Resolution != Superseded {
 		t.Fatalf("events %q, changes %+v; want recovered as superseded", got, res.Changes)

@@ -7,24 +7,31 @@ import (
 	"time"
 )
 
-// Contact is one counted interaction as it concerns one customer: what the
-// evaluation needs and nothing else, so that millions fit in memory. A
-// meeting whose At is after the evaluation time is planned, not contact.
+// Contact is one counted interaction as it concerns one customer, in a
+// readable form: tests and callers build a History from Contacts
+// (NewHistory) and read one customer's back (History.Contacts). The History
+// itself keeps a compact form of it. A meeting whose At is after the
+// evaluation time is planned, not contact.
 type Contact struct {
-	At        time.Time
+	At        time.Time // kept to the second
 	End       time.Time // meetings; zero for mail
 	Key       string    // the interaction's natural key
 	Kind      Kind
 	Direction Direction // Outbound, Inbound, or "" when a third party sent it
 	Subject   string
-	Thread    []string // mail: In-Reply-To and References (Message-IDs), for reply matching
-	People    []string // the customer's people on it, normalised and sorted
+	// Thread holds, for an outbound mail, the Message-IDs it answers
+	// (In-Reply-To and References), for reply matching. A History keeps
+	// only their hashes and only for outbound mail; Contacts returns nil.
+	Thread []string
+	People []string // the customer's people on it, normalised and sorted
 }
 
 // MessageID returns the mail's Message-ID, or "" for a meeting or a mail
 // keyed on a header digest.
-func (c Contact) MessageID() string {
-	id, ok := strings.CutPrefix(c.Key, "mid:")
+func (c Contact) MessageID() string { return messageID(c.Key) }
+
+func messageID(key string) string {
+	id, ok := strings.CutPrefix(key, "mid:")
 	if !ok {
 		return ""
 	}
@@ -40,23 +47,6 @@ func (c Contact) Until() time.Time {
 	return c.At
 }
 
-// touches reports whether any of people is on the contact. Both lists are
-// sorted.
-func (c Contact) touches(people []string) bool {
-	i, j := 0, 0
-	for i < len(c.People) && j < len(people) {
-		switch strings.Compare(c.People[i], people[j]) {
-		case 0:
-			return true
-		case -1:
-			i++
-		default:
-			j++
-		}
-	}
-	return false
-}
-
 // compareContacts orders contacts by time, then key: a total order, so
 // that evaluation does not depend on the order of its input.
 func compareContacts(a, b Contact) int {
@@ -66,45 +56,106 @@ func compareContacts(a, b Contact) int {
 	return cmp.Compare(a.Key, b.Key)
 }
 
-// SortContacts sorts contacts in the order Evaluate expects.
+// SortContacts sorts contacts by time, then key.
 func SortContacts(cs []Contact) { slices.SortFunc(cs, compareContacts) }
 
-// Group classifies interactions and returns, by customer ID, the contacts
-// that count, sorted. Interactions that do not count are dropped; filtered
-// counts the dropped ones by reason (for `touchbase status`) and may be nil.
-func (d *Directory) Group(ins []Interaction, filtered map[Filter]int) map[string][]Contact {
-	out := make(map[string][]Contact, len(d.customers))
-	for _, in := range ins {
-		cl := d.Classify(in)
-		if cl.Filter != Counts {
-			if filtered != nil {
-				filtered[cl.Filter]++
-			}
-			continue
-		}
-		thread := threadOf(in)
-		for _, t := range cl.Touches {
-			id := d.customers[t.Customer].ID
-			out[id] = append(out[id], Contact{
-				At: in.At, End: in.End, Key: in.Key, Kind: in.Kind, Direction: cl.Direction,
-				Subject: in.Subject, Thread: thread, People: t.People,
-			})
-		}
-	}
-	for _, cs := range out {
-		SortContacts(cs)
-	}
-	return out
+// entry is the compact form of a Contact: 32 bytes, plus its key's bytes
+// in its timeline's arena, so that millions fit in memory. What only some
+// entries have follows the key in the arena: a meeting's length (4 bytes)
+// and an outbound mail's thread (8-byte hashes). Strings that repeat
+// (subjects, sets of people) are interned in the History. Times are Unix
+// seconds.
+type entry struct {
+	at      int64  // Unix seconds
+	id      int64  // the stored interaction's ID, for incremental updates; 0 when unknown
+	key     uint32 // offset of the key in the timeline's arena
+	subject uint32 // index in History.subjects
+	people  uint32 // index in History.people
+	keyLen  uint16
+	nrefs   uint8 // thread hashes after the key (and the meeting's length)
+	flags   uint8 // kind and direction
 }
 
-// threadOf returns the Message-IDs a mail answers: its References, plus
-// In-Reply-To when References lacks it. It shares in.References when it can.
-func threadOf(in Interaction) []string {
-	if in.Kind != Email {
-		return nil
+// Flags of an entry.
+const (
+	isMeeting  uint8 = 1 << iota
+	isInbound        // sent by the customer
+	isOutbound       // sent by the team
+)
+
+// Limits of the compact form: keys are Message-IDs or UIDs (RFC 5322 caps
+// a line at 998 characters), and a reply's nearest ancestors are the last
+// of its References.
+const (
+	maxKeyLen = 1<<16 - 1
+	maxRefs   = 1<<8 - 1
+)
+
+func (e *entry) meeting() bool { return e.flags&isMeeting != 0 }
+func (e *entry) email() bool   { return e.flags&isMeeting == 0 }
+func (e *entry) inbound() bool { return e.flags&isInbound != 0 }
+func (e *entry) outbound() bool {
+	return e.flags&isOutbound != 0
+}
+
+// time is the entry's At, in UTC.
+func (e *entry) time() time.Time { return time.Unix(e.at, 0).UTC() }
+
+// span is how many bytes of the arena the entry uses.
+func (e *entry) span() int {
+	n := int(e.keyLen) + 8*int(e.nrefs)
+	if e.meeting() {
+		n += 4
 	}
-	if in.InReplyTo == "" || slices.Contains(in.References, in.InReplyTo) {
-		return in.References
+	return n
+}
+
+func (e *entry) kind() Kind {
+	if e.meeting() {
+		return Meeting
 	}
-	return append(slices.Clip(in.References), in.InReplyTo)
+	return Email
+}
+
+func (e *entry) direction() Direction {
+	switch {
+	case e.inbound():
+		return Inbound
+	case e.outbound():
+		return Outbound
+	}
+	return ""
+}
+
+func flagsOf(k Kind, d Direction) uint8 {
+	var f uint8
+	if k == Meeting {
+		f |= isMeeting
+	}
+	switch d {
+	case Inbound:
+		f |= isInbound
+	case Outbound:
+		f |= isOutbound
+	}
+	return f
+}
+
+// durationOf is a meeting's length in seconds, 0 when end is not after at.
+func durationOf(at, end time.Time) uint32 {
+	if !end.After(at) {
+		return 0
+	}
+	return uint32(min(int64(end.Sub(at)/time.Second), 1<<32-1))
+}
+
+// hashID hashes a Message-ID for thread matching (64-bit FNV-1a: a
+// collision among one customer's mails is as likely as never).
+func hashID(id string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(id); i++ {
+		h ^= uint64(id[i])
+		h *= 1099511628211
+	}
+	return h
 }

@@ -105,7 +105,9 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-func TestGroup(t *testing.T) {
+// TestBookClassifies: a Book keeps, per customer, the interactions that
+// count, sorted, and reports why the others do not.
+func TestBookClassifies(t *testing.T) {
 	d := testDirectory()
 	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	ins := []Interaction{
@@ -116,18 +118,63 @@ func TestGroup(t *testing.T) {
 		{Key: "mid:3", Kind: Email, At: at, Sender: "alice@us.example", Participants: participants("to", "bob@us.example")},
 		{Key: "mid:4", Kind: Email, At: at, Sender: "news@acme.com", Filter: List},
 	}
+	b := NewBook(d, time.Time{})
 	filtered := map[Filter]int{}
-	got := d.Group(ins, filtered)
-	if len(got["acme"]) != 2 || len(got["globex"]) != 1 || len(got) != 2 {
-		t.Fatalf("grouped %v; want 2 contacts for acme, 1 for globex", got)
+	for i := range ins {
+		if f := b.Put(int64(i+1), &ins[i]); f != Counts {
+			filtered[f]++
+		}
 	}
-	if a := got["acme"]; a[0].Key != "mid:1" || a[1].Key != "mid:2" || a[1].Direction != Inbound {
-		t.Errorf("acme contacts = %+v; want mid:1 then inbound mid:2", a)
+	h := b.Commit(time.Time{})
+	acme, globex := h.Contacts("acme"), h.Contacts("globex")
+	if len(acme) != 2 || len(globex) != 1 || h.Len() != 3 {
+		t.Fatalf("acme %v, globex %v; want 2 contacts for acme, 1 for globex", acme, globex)
 	}
-	if th := got["acme"][1].Thread; !reflect.DeepEqual(th, []string{"0", "1"}) {
-		t.Errorf("thread = %v; want References then In-Reply-To", th)
+	if acme[0].Key != "mid:1" || acme[1].Key != "mid:2" || acme[1].Direction != Inbound || acme[1].Subject != "Re: Plan" {
+		t.Errorf("acme contacts = %+v; want mid:1 then inbound mid:2", acme)
+	}
+	if want := []string{"bob@acme.com"}; !reflect.DeepEqual(acme[0].People, want) {
+		t.Errorf("people = %v, want %v", acme[0].People, want)
 	}
 	if want := map[Filter]int{InternalOnly: 1, List: 1}; !reflect.DeepEqual(filtered, want) {
 		t.Errorf("filtered = %v, want %v", filtered, want)
+	}
+}
+
+// TestBookThreads: an outbound mail answers the Message-IDs in its
+// References and In-Reply-To, so a reply in the thread satisfies `reply`
+// even when its Date is before the question's.
+func TestBookThreads(t *testing.T) {
+	d := testDirectory()
+	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	question := Interaction{Key: "mid:q@acme.com", MessageID: "q@acme.com", Kind: Email, At: at, Sender: "bob@acme.com",
+		Subject: "Question", Participants: participants("to", "alice@us.example")}
+	tests := []struct {
+		name      string
+		inReplyTo string
+		refs      []string
+		waiting   bool
+	}{
+		{name: "in-reply-to", inReplyTo: "q@acme.com"},
+		{name: "references", refs: []string{"older@acme.com", "q@acme.com"}},
+		{name: "another thread", inReplyTo: "other@acme.com", refs: []string{"older@acme.com"}, waiting: true},
+	}
+	c := d.Customers()[0]
+	c.Commitments = []Commitment{{Name: "reply", Type: ReplyType, Within: sp("1bd")}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// The answer's clock is an hour behind.
+			answer := Interaction{Key: "mid:a@us.example", Kind: Email, At: at.Add(-time.Hour), Sender: "alice@us.example",
+				Subject: "Re: Question", InReplyTo: tc.inReplyTo, References: tc.refs, Participants: participants("to", "bob@acme.com")}
+			b := NewBook(d, time.Time{})
+			b.Put(1, &question)
+			b.Put(2, &answer)
+			res := Evaluate(Input{Now: at.Add(3 * day), HistoryStart: at.Add(-day), Customers: []Customer{c},
+				History: b.Commit(time.Time{}), Alerting: defaultAlerting})
+			cs := res.Customers[0].Commitments[0]
+			if waiting := cs.About != nil; waiting != tc.waiting {
+				t.Errorf("waiting = %v (%+v), want %v", waiting, cs.About, tc.waiting)
+			}
+		})
 	}
 }

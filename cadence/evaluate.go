@@ -17,9 +17,9 @@ type Input struct {
 	// not now − backfill), as it is part of those alerts' identity.
 	HistoryStart time.Time
 	Customers    []Customer
-	// Contacts by customer ID: counted interactions, past and planned,
-	// ideally sorted with SortContacts (unsorted lists are sorted in a copy).
-	Contacts map[string][]Contact
+	// History holds the customers' counted interactions, past and planned;
+	// nil is an empty history.
+	History  *History
 	Silences []Silence
 	// Alerts are the open alerts (resolved ones are ignored). An open alert
 	// whose customer is not in Customers is resolved as removed, so when
@@ -80,14 +80,13 @@ func Evaluate(in Input) Result {
 			silences[s.CustomerID] = append(silences[s.CustomerID], s)
 		}
 	}
+	res := Result{Customers: make([]CustomerResult, len(order))}
 	outs := make([]custOut, len(order))
 	parallel(len(order), func(i int) {
 		c := &in.Customers[order[i]]
-		outs[i] = evalCustomer(&in, c, alerts[c.ID], silences[c.ID])
+		outs[i] = evalCustomer(&in, c, alerts[c.ID], silences[c.ID], &res.Customers[i])
 	})
-	res := Result{Customers: make([]CustomerResult, len(outs))}
-	for i, o := range outs {
-		res.Customers[i] = o.result
+	for _, o := range outs {
 		res.Changes = append(res.Changes, o.changes...)
 		res.Events = append(res.Events, o.events...)
 	}
@@ -132,21 +131,15 @@ func parallel(n int, fn func(i int)) {
 }
 
 type custOut struct {
-	result  CustomerResult
 	changes []Alert
 	events  []Event
 }
 
-// evalCustomer evaluates one customer; open are its open alerts, silences
-// those active now.
-func evalCustomer(in *Input, c *Customer, open []Alert, silences []Silence) custOut {
-	contacts := in.Contacts[c.ID]
-	if !slices.IsSortedFunc(contacts, compareContacts) {
-		contacts = slices.Clone(contacts)
-		SortContacts(contacts)
-	}
-	e := newCustEval(c, contacts, in.Now, in.HistoryStart)
-	res := CustomerResult{Customer: c, Observed: e.observe(), State: None,
+// evalCustomer evaluates one customer into res; open are its open alerts,
+// silences those active now.
+func evalCustomer(in *Input, c *Customer, open []Alert, silences []Silence, res *CustomerResult) custOut {
+	e := newCustEval(c, in.History, in.Now, in.HistoryStart)
+	*res = CustomerResult{Customer: c, Observed: e.observe(), State: None,
 		Commitments: make([]CommitmentState, 0, len(c.Commitments))}
 	lc := lifecycle{now: in.Now, alerting: in.Alerting, customer: c, observed: res.Observed}
 	var byName map[string][]Alert
@@ -157,8 +150,9 @@ func evalCustomer(in *Input, c *Customer, open []Alert, silences []Silence) cust
 			byName[a.Commitment] = append(byName[a.Commitment], a)
 		}
 	}
-	for _, cm := range c.Commitments {
-		cs := e.commitment(cm, in)
+	for i := range c.Commitments {
+		cs := e.commitment(&c.Commitments[i], in)
+		cm := &c.Commitments[i]
 		cs.Silenced = silenced(silences, cm.Name)
 		res.Commitments = append(res.Commitments, cs)
 		if res.State == None || cs.State.Worse(res.State) {
@@ -177,19 +171,19 @@ func evalCustomer(in *Input, c *Customer, open []Alert, silences []Silence) cust
 			lc.removed(a)
 		}
 	}
-	return custOut{result: res, changes: lc.changes, events: lc.events}
+	return custOut{changes: lc.changes, events: lc.events}
 }
 
 // commitment evaluates one commitment.
-func (e *custEval) commitment(cm Commitment, in *Input) CommitmentState {
+func (e *custEval) commitment(cm *Commitment, in *Input) CommitmentState {
 	d := e.rule(cm)
-	cs := CommitmentState{Commitment: cm, DueAt: d.at, Period: d.period, Last: refOf(d.last), About: refOf(d.about),
+	cs := CommitmentState{Commitment: cm, DueAt: d.at, Period: d.period, Last: e.ref(d.last), About: e.ref(d.about),
 		Expect: d.expect, Met: d.satisfied}
 	if !d.at.IsZero() {
 		cs.SlipsAt = cm.Grace.After(d.at, e.loc)
 	}
 	switch {
-	case in.Stale.blocks(cm):
+	case in.Stale.blocks(*cm):
 		cs.State = Unknown
 	case d.at.IsZero() || d.satisfied:
 		cs.State = OK

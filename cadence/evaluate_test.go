@@ -39,7 +39,7 @@ func TestCustomerStateAndNextDue(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := customer(berlin, tc.cms...)
 			res := Evaluate(Input{Now: now, HistoryStart: tb("2025-06-01 00:00"), Customers: []Customer{c},
-				Contacts: map[string][]Contact{c.ID: contacts}, Stale: tc.stale, Alerting: defaultAlerting})
+				History: NewHistory(map[string][]Contact{c.ID: contacts}), Stale: tc.stale, Alerting: defaultAlerting})
 			got := res.Customers[0]
 			if got.State != tc.want || !got.NextDueAt.Equal(tc.nextDue) {
 				t.Errorf("state %s, next due %v; want %s, %v", got.State, got.NextDueAt, tc.want, tc.nextDue)

@@ -78,7 +78,7 @@ var defaultAlerting = Alerting{RepeatInterval: 24 * time.Hour, AtRiskBefore: 24 
 func evalOne(t *testing.T, c Customer, start, now time.Time, contacts []Contact, stale Stale) CommitmentState {
 	t.Helper()
 	res := Evaluate(Input{Now: now, HistoryStart: start, Customers: []Customer{c},
-		Contacts: map[string][]Contact{c.ID: contacts}, Stale: stale, Alerting: defaultAlerting})
+		History: NewHistory(map[string][]Contact{c.ID: contacts}), Stale: stale, Alerting: defaultAlerting})
 	if len(res.Customers) != 1 || len(res.Customers[0].Commitments) != 1 {
 		t.Fatalf("got %d customers; want one with one commitment", len(res.Customers))
 	}

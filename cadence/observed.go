@@ -19,17 +19,17 @@ type Tally struct {
 	Outbound int `json:"outbound"`
 }
 
-func (c *Tally) add(ct *Contact) {
+func (c *Tally) add(ct *entry) {
 	c.Total++
-	if ct.Kind == Meeting {
+	if ct.meeting() {
 		c.Meeting++
 	} else {
 		c.Email++
 	}
-	switch ct.Direction {
-	case Inbound:
+	switch {
+	case ct.inbound():
 		c.Inbound++
-	case Outbound:
+	case ct.outbound():
 		c.Outbound++
 	}
 }
@@ -50,8 +50,8 @@ const (
 // half its usual rate is falling, at more than 1.5 times rising.
 const (
 	day          = 24 * time.Hour
-	shortTau     = 30 * day
 	longTau      = 180 * day
+	shortTau     = longTau / 6 // 30 days; observe relies on the ratio
 	minTrendData = 90 * day
 	fallingBelow = 0.5
 	risingAbove  = 1.5
@@ -96,36 +96,43 @@ func (e *custEval) observe() Observed {
 	*days = (*days)[:0]
 	var short, long float64
 	lastDay := int64(math.MinInt64)
+	cal := dayCounter{loc: e.loc}
+	// Entries are whole seconds: after a time is after its second.
+	d30s, d90s, yearS := d30.Unix(), d90.Unix(), year.Unix()
 	for i := 0; i < e.past; i++ {
-		ct := &e.contacts[i]
-		o.LastContactAt = ct.At
-		switch ct.Direction {
-		case Inbound:
-			o.LastInboundAt = ct.At
-		case Outbound:
-			o.LastOutboundAt = ct.At
+		ct := &e.es[i]
+		o.LastContactAt = ct.time()
+		switch {
+		case ct.inbound():
+			o.LastInboundAt = o.LastContactAt
+		case ct.outbound():
+			o.LastOutboundAt = o.LastContactAt
 		}
-		if ct.At.After(d90) {
+		if ct.at > d90s {
 			o.Contacts90d.add(ct)
-			if ct.At.After(d30) {
+			if ct.at > d30s {
 				o.Contacts30d.add(ct)
 			}
 		}
-		dn := dayNumber(ct.At, e.loc)
+		dn := cal.day(ct.at)
 		if dn == lastDay {
 			continue
 		}
 		lastDay = dn
-		age := float64(e.now.Sub(ct.At))
-		short += math.Exp(-age / float64(shortTau))
-		long += math.Exp(-age / float64(longTau))
-		if ct.At.After(year) {
+		age := float64(e.now.Sub(o.LastContactAt))
+		// shortTau is longTau / 6: one exponential gives both, as
+		// exp(-age/shortTau) = exp(-age/longTau)^6.
+		l := math.Exp(-age / float64(longTau))
+		l2 := l * l
+		short += l2 * l2 * l2
+		long += l
+		if ct.at > yearS {
 			*days = append(*days, dn)
 		}
 	}
-	for i := e.past; i < len(e.contacts); i++ {
-		if e.contacts[i].Kind == Meeting {
-			o.NextMeetingAt = e.contacts[i].At
+	for i := e.past; i < len(e.es); i++ {
+		if e.es[i].meeting() {
+			o.NextMeetingAt = e.es[i].time()
 			break
 		}
 	}
@@ -144,6 +151,35 @@ func (e *custEval) observe() Observed {
 		}
 	}
 	return o
+}
+
+// dayCounter numbers the calendar days of ascending Unix seconds in loc,
+// looking the zone's offset up once per zone period (DST changes twice a
+// year) instead of once per time.
+type dayCounter struct {
+	loc        *time.Location
+	start, end int64 // the period with offset off: [start, end)
+	off        int64
+}
+
+func (c *dayCounter) day(sec int64) int64 {
+	if sec < c.start || sec >= c.end || c.start == c.end {
+		t := time.Unix(sec, 0).In(c.loc)
+		_, off := t.Zone()
+		from, to := t.ZoneBounds()
+		c.off, c.start, c.end = int64(off), math.MinInt64, math.MaxInt64
+		if !from.IsZero() {
+			c.start = from.Unix()
+		}
+		if !to.IsZero() {
+			c.end = to.Unix()
+		}
+	}
+	s := sec + c.off
+	if s < 0 {
+		return (s - 86399) / 86400
+	}
+	return s / 86400
 }
 
 // dayNumber is the calendar day of t in loc, as days since 1970-01-01.

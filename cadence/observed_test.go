@@ -2,6 +2,7 @@ package cadence
 
 import (
 	"math"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 	"time"
@@ -10,7 +11,7 @@ import (
 func observeAt(contacts []Contact, start, now time.Time) Observed {
 	SortContacts(contacts)
 	c := customer(berlin)
-	return newCustEval(&c, contacts, now, start).observe()
+	return newCustEval(&c, NewHistory(map[string][]Contact{c.ID: contacts}), now, start).observe()
 }
 
 // every returns n contacts every gap before (and excluding) now.
@@ -109,5 +110,24 @@ func TestPeople(t *testing.T) {
 	}
 	if got := People(contacts, now); !reflect.DeepEqual(got, want) {
 		t.Errorf("People = %+v, want %+v", got, want)
+	}
+}
+
+// TestDayCounter: numbering days with a cached zone offset gives the same
+// days as a lookup per time, across DST changes and in any order.
+func TestDayCounter(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, loc := range []*time.Location{berlin, newYork, mustLocation("Australia/Lord_Howe"), mustLocation("Asia/Kolkata"), time.UTC} {
+		c := dayCounter{loc: loc}
+		sec := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+		for i := range 5000 {
+			if i%500 == 0 {
+				sec -= r.Int64N(400 * 86400) // jump back: out of order
+			}
+			sec += r.Int64N(3 * 3600)
+			if got, want := c.day(sec), dayNumber(time.Unix(sec, 0), loc); got != want {
+				t.Fatalf("%s at %s: day %d, want %d", loc, time.Unix(sec, 0).In(loc), got, want)
+			}
+		}
 	}
 }

@@ -92,9 +92,10 @@ func (g *gen) commitments() []Commitment {
 }
 
 // input builds customers with contacts, silences, staleness and the open
-// alerts of an earlier evaluation.
-func (g *gen) input() Input {
-	in := Input{Now: g.now, HistoryStart: g.start, Contacts: map[string][]Contact{},
+// alerts of an earlier evaluation; it returns the contacts too.
+func (g *gen) input() (Input, map[string][]Contact) {
+	contacts := map[string][]Contact{}
+	in := Input{Now: g.now, HistoryStart: g.start,
 		Alerting: Alerting{RepeatInterval: time.Duration(g.r.IntN(3)) * 12 * time.Hour, AtRiskBefore: day}}
 	for i := range 4 + g.r.IntN(3) {
 		c := Customer{ID: fmt.Sprintf("c%02d", i), Name: fmt.Sprintf("Customer %d", i), Location: propZones[g.r.IntN(len(propZones))],
@@ -104,8 +105,7 @@ func (g *gen) input() Input {
 		for j := range g.r.IntN(60) {
 			cs = append(cs, g.contact(j, g.start, g.now.Add(40*day)))
 		}
-		SortContacts(cs)
-		in.Contacts[c.ID] = cs
+		contacts[c.ID] = cs
 		if g.r.IntN(3) == 0 {
 			s := Silence{ID: "s" + c.ID, CustomerID: c.ID, StartsAt: g.now.Add(-day), EndsAt: g.now.Add(time.Duration(g.r.IntN(3)-1) * day)}
 			if g.r.IntN(2) == 0 {
@@ -114,18 +114,19 @@ func (g *gen) input() Input {
 			in.Silences = append(in.Silences, s)
 		}
 	}
+	in.History = NewHistory(contacts)
 	earlier := in
 	earlier.Now = g.now.Add(-time.Duration(g.r.IntN(72)) * time.Hour)
 	in.Alerts = Evaluate(earlier).Changes
 	in.Stale = Stale{Mail: g.r.IntN(6) == 0, Calendar: g.r.IntN(6) == 0}
-	return in
+	return in, contacts
 }
 
 const propRuns = 200
 
 func TestPropertyDeterministic(t *testing.T) {
 	for seed := range uint64(propRuns) {
-		in := newGen(seed).input()
+		in, _ := newGen(seed).input()
 		a, b := Evaluate(in), Evaluate(in)
 		if !reflect.DeepEqual(a, b) {
 			t.Fatalf("seed %d: two evaluations of the same input differ", seed)
@@ -152,7 +153,7 @@ func apply(alerts, changes []Alert) []Alert {
 func TestPropertyIdempotent(t *testing.T) {
 	var events int
 	for seed := range uint64(propRuns) {
-		in := newGen(seed).input()
+		in, _ := newGen(seed).input()
 		first := Evaluate(in)
 		events += len(first.Events)
 		in.Alerts = apply(in.Alerts, first.Changes)
@@ -169,17 +170,18 @@ func TestPropertyIdempotent(t *testing.T) {
 func TestPropertyOrderIndependent(t *testing.T) {
 	for seed := range uint64(propRuns) {
 		g := newGen(seed)
-		in := g.input()
+		in, contacts := g.input()
 		want := Evaluate(in)
 		sh := in
 		sh.Customers = slices.Clone(in.Customers)
 		g.r.Shuffle(len(sh.Customers), func(i, j int) { sh.Customers[i], sh.Customers[j] = sh.Customers[j], sh.Customers[i] })
-		sh.Contacts = map[string][]Contact{}
-		for id, cs := range in.Contacts {
+		shuffled := map[string][]Contact{}
+		for id, cs := range contacts {
 			cs = slices.Clone(cs)
 			g.r.Shuffle(len(cs), func(i, j int) { cs[i], cs[j] = cs[j], cs[i] })
-			sh.Contacts[id] = cs
+			shuffled[id] = cs
 		}
+		sh.History = NewHistory(shuffled)
 		sh.Alerts = slices.Clone(in.Alerts)
 		g.r.Shuffle(len(sh.Alerts), func(i, j int) { sh.Alerts[i], sh.Alerts[j] = sh.Alerts[j], sh.Alerts[i] })
 		sh.Silences = slices.Clone(in.Silences)
@@ -208,7 +210,7 @@ func (g *gen) satisfying(cm Commitment, existing []Contact, now time.Time) Conta
 			// match, so a match before it opens earlier periods: the
 			// property holds from the first match on.
 			for _, e := range existing {
-				if !e.At.After(now) && matches(&cm, &e) {
+				if !e.At.After(now) && contactMatches(&cm, e) {
 					c.At = g.between(e.At, now)
 					break
 				}
@@ -235,18 +237,18 @@ func TestPropertyMatchingInteractionNeverWorsens(t *testing.T) {
 	var checked, improved int
 	for seed := range uint64(propRuns) {
 		g := newGen(seed)
-		in := g.input()
+		in, contacts := g.input()
 		in.Stale = Stale{}
 		before := Evaluate(in)
 		for _, cr := range before.Customers {
 			for k, cs := range cr.Commitments {
-				cm := cs.Commitment
-				existing := in.Contacts[cr.Customer.ID]
+				cm := *cs.Commitment
+				existing := contacts[cr.Customer.ID]
 				add := g.satisfying(cm, existing, in.Now)
 				more := in
-				more.Contacts = maps(in.Contacts)
-				more.Contacts[cr.Customer.ID] = append(slices.Clone(existing), add)
-				SortContacts(more.Contacts[cr.Customer.ID])
+				plus := cloneContacts(contacts)
+				plus[cr.Customer.ID] = append(slices.Clone(existing), add)
+				more.History = NewHistory(plus)
 				after := findCustomer(Evaluate(more), cr.Customer.ID).Commitments[k]
 				checked++
 				if after.State.Worse(cs.State) {
@@ -264,7 +266,18 @@ func TestPropertyMatchingInteractionNeverWorsens(t *testing.T) {
 	t.Logf("%d commitments checked, %d improved", checked, improved)
 }
 
-func maps(m map[string][]Contact) map[string][]Contact {
+// contactMatches is matches for a Contact.
+func contactMatches(cm *Commitment, c Contact) bool {
+	if cm.Kind != "" && c.Kind != cm.Kind {
+		return false
+	}
+	if cm.Direction != "" && cm.Direction != Any && c.Direction != cm.Direction {
+		return false
+	}
+	return cm.Subject == nil || cm.Subject.MatchString(c.Subject)
+}
+
+func cloneContacts(m map[string][]Contact) map[string][]Contact {
 	out := make(map[string][]Contact, len(m))
 	for k, v := range m {
 		out[k] = v

@@ -3,26 +3,72 @@ package cadence
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
 // custEval holds what every rule of one customer's evaluation reads.
 type custEval struct {
-	c        *Customer
-	loc      *time.Location
-	now      time.Time
-	start    time.Time // start of observed history
-	contacts []Contact // sorted; contacts[past:] are after now (planned)
-	past     int
+	c     *Customer
+	h     *History
+	t     *timeline
+	es    []entry // sorted; es[past:] are after now (planned)
+	loc   *time.Location
+	now   time.Time
+	start time.Time // start of observed history
+	past  int
 }
 
-func newCustEval(c *Customer, contacts []Contact, now, start time.Time) *custEval {
+var emptyTimeline = &timeline{}
+
+func newCustEval(c *Customer, h *History, now, start time.Time) *custEval {
 	loc := c.Location
 	if loc == nil {
 		loc = time.UTC
 	}
-	past := sort.Search(len(contacts), func(i int) bool { return contacts[i].At.After(now) })
-	return &custEval{c: c, loc: loc, now: now, start: start, contacts: contacts, past: past}
+	t := h.line(c.ID)
+	if t == nil {
+		t = emptyTimeline
+	}
+	// Entries are whole seconds: after now is after now's second.
+	nowS := now.Unix()
+	past := sort.Search(len(t.entries), func(i int) bool { return t.entries[i].at > nowS })
+	return &custEval{c: c, h: h, t: t, es: t.entries, loc: loc, now: now, start: start, past: past}
+}
+
+func (e *custEval) key(ct *entry) string     { return e.t.key(ct) }
+func (e *custEval) subject(ct *entry) string { return e.h.subjects[ct.subject] }
+func (e *custEval) people(ct *entry) []string {
+	return e.h.people[ct.people]
+}
+
+// ref points at ct, for results and events.
+func (e *custEval) ref(ct *entry) *Ref {
+	if ct == nil {
+		return nil
+	}
+	key := e.key(ct)
+	return &Ref{Key: key, At: ct.time(), Subject: e.subject(ct), MessageID: messageID(key)}
+}
+
+// touches reports whether ct and other have a person in common.
+func (e *custEval) touches(ct, other *entry) bool {
+	if ct.people == other.people {
+		return len(e.people(ct)) > 0
+	}
+	a, b := e.people(ct), e.people(other)
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch strings.Compare(a[i], b[j]) {
+		case 0:
+			return true
+		case -1:
+			i++
+		default:
+			j++
+		}
+	}
+	return false
 }
 
 // due is what a rule found: when the next satisfying interaction is due
@@ -30,13 +76,13 @@ func newCustEval(c *Customer, contacts []Contact, now, start time.Time) *custEva
 type due struct {
 	at        time.Time // zero: nothing is due
 	period    string
-	last      *Contact // the most recent satisfying interaction
-	about     *Contact // the mail or meeting concerned
-	satisfied bool     // ok whatever the time (a meeting booked, an agenda sent)
+	last      *entry // the most recent satisfying interaction
+	about     *entry // the mail or meeting concerned
+	satisfied bool   // ok whatever the time (a meeting booked, an agenda sent)
 	expect    string
 }
 
-func (e *custEval) rule(cm Commitment) due {
+func (e *custEval) rule(cm *Commitment) due {
 	switch cm.Type {
 	case CadenceType:
 		if cm.Per != NoPeriod {
@@ -65,31 +111,33 @@ func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 // rolling returns the due of a rolling window: nth (the min-th most recent
 // match) + span, or the start of history + span when there are fewer
 // matches.
-func (e *custEval) rolling(span Span, nth *Contact) (time.Time, string) {
+func (e *custEval) rolling(span Span, nth *entry) (time.Time, string) {
 	if nth == nil {
 		return span.After(e.start, e.loc), "start:" + stamp(e.start)
 	}
-	at := span.After(nth.At, e.loc)
+	at := span.After(nth.time(), e.loc)
 	return at, "due:" + stamp(at)
 }
 
 // matches reports whether a cadence commitment's filters accept ct.
-func matches(cm *Commitment, ct *Contact) bool {
-	if cm.Kind != "" && ct.Kind != cm.Kind {
+func (e *custEval) matches(cm *Commitment, ct *entry) bool {
+	return matchesKD(cm, ct) && (cm.Subject == nil || cm.Subject.MatchString(e.subject(ct)))
+}
+
+// matchesKD checks a commitment's kind and direction filters.
+func matchesKD(cm *Commitment, ct *entry) bool {
+	if cm.Kind != "" && ct.kind() != cm.Kind {
 		return false
 	}
-	if cm.Direction != "" && cm.Direction != Any && ct.Direction != cm.Direction {
-		return false
-	}
-	return cm.Subject == nil || cm.Subject.MatchString(ct.Subject)
+	return cm.Direction == "" || cm.Direction == Any || ct.direction() == cm.Direction
 }
 
 // every: due at the min-th most recent match + every.
-func (e *custEval) every(cm Commitment) due {
+func (e *custEval) every(cm *Commitment) due {
 	need := max(cm.Min, 1)
-	var last, nth *Contact
+	var last, nth *entry
 	for i, n := e.past-1, 0; i >= 0 && n < need; i-- {
-		if ct := &e.contacts[i]; matches(&cm, ct) {
+		if ct := &e.es[i]; e.matches(cm, ct) {
 			if last == nil {
 				last = ct
 			}
@@ -108,28 +156,28 @@ func (e *custEval) every(cm Commitment) due {
 // for the earliest period that still needs one and began before it, so a
 // late report resolves the period it was missing from. Due is the end of
 // the earliest period still short of min.
-func (e *custEval) per(cm Commitment) due {
+func (e *custEval) per(cm *Commitment) due {
 	need := max(cm.Min, 1)
 	first := -1
 	for i := 0; i < e.past; i++ {
-		if matches(&cm, &e.contacts[i]) {
+		if e.matches(cm, &e.es[i]) {
 			first = i
 			break
 		}
 	}
 	p := periodStart(cm.Per, e.start, e.loc)
 	if first >= 0 {
-		p = periodStart(cm.Per, e.contacts[first].At, e.loc)
+		p = periodStart(cm.Per, e.es[first].time(), e.loc)
 	}
-	var last *Contact
+	var last *entry
 	count := 0
 	for i := max(first, 0); first >= 0 && i < e.past; i++ {
-		ct := &e.contacts[i]
-		if !matches(&cm, ct) {
+		ct := &e.es[i]
+		if !e.matches(cm, ct) {
 			continue
 		}
 		last = ct
-		if ct.At.Before(p) {
+		if ct.time().Before(p) {
 			continue // early: every period it could serve is full
 		}
 		if count++; count == need {
@@ -142,7 +190,7 @@ func (e *custEval) per(cm Commitment) due {
 }
 
 // describeCadence says what n more matches of a cadence commitment are.
-func describeCadence(cm Commitment, n int) string {
+func describeCadence(cm *Commitment, n int) string {
 	what := "interaction"
 	switch cm.Kind {
 	case Email:
@@ -166,49 +214,51 @@ func describeCadence(cm Commitment, n int) string {
 // reply: every inbound mail is answered by a later outbound mail to the
 // customer, or by an outbound mail in its thread (whatever its Date says,
 // as clocks disagree). Due: the earliest waiting mail + within.
-func (e *custEval) reply(cm Commitment) due {
+func (e *custEval) reply(cm *Commitment) due {
 	lastOut := -1
 	for i := e.past - 1; i >= 0; i-- {
-		if ct := &e.contacts[i]; ct.Kind == Email && ct.Direction == Outbound {
+		if ct := &e.es[i]; ct.email() && ct.outbound() {
 			lastOut = i
 			break
 		}
 	}
 	d := due{expect: "an outbound mail to the customer"}
 	if lastOut >= 0 {
-		d.last = &e.contacts[lastOut]
+		d.last = &e.es[lastOut]
 	}
-	var answered map[string]bool // Message-IDs outbound mails reference, built when needed
+	var answered map[uint64]bool // Message-IDs outbound mails reference, built when needed
 	for i := lastOut + 1; i < e.past; i++ {
-		ct := &e.contacts[i]
-		if ct.Kind != Email || ct.Direction != Inbound {
+		ct := &e.es[i]
+		if !ct.email() || !ct.inbound() {
 			continue
 		}
-		if lastOut >= 0 && !ct.At.After(e.contacts[lastOut].At) {
+		if lastOut >= 0 && ct.at <= e.es[lastOut].at {
 			continue // same instant as our last mail: not after it
 		}
-		if id := ct.MessageID(); id != "" {
+		key := e.key(ct)
+		if id := messageID(key); id != "" {
 			if answered == nil {
 				answered = e.threadReplies()
 			}
-			if answered[id] {
+			if answered[hashID(id)] {
 				continue
 			}
 		}
-		d.about, d.at, d.period = ct, cm.Within.After(ct.At, e.loc), "msg:"+ct.Key
-		d.expect = fmt.Sprintf("an outbound mail to the customer answering %q", ct.Subject)
+		d.about, d.at, d.period = ct, cm.Within.After(ct.time(), e.loc), "msg:"+key
+		d.expect = fmt.Sprintf("an outbound mail to the customer answering %q", e.subject(ct))
 		break
 	}
 	return d
 }
 
-// threadReplies returns the Message-IDs that outbound mails reference.
-func (e *custEval) threadReplies() map[string]bool {
-	out := map[string]bool{}
+// threadReplies returns the hashes of the Message-IDs that outbound mails
+// reference.
+func (e *custEval) threadReplies() map[uint64]bool {
+	out := map[uint64]bool{}
 	for i := 0; i < e.past; i++ {
-		if ct := &e.contacts[i]; ct.Kind == Email && ct.Direction == Outbound {
-			for _, ref := range ct.Thread {
-				out[ref] = true
+		if ct := &e.es[i]; ct.nrefs > 0 {
+			for j := range int(ct.nrefs) {
+				out[e.t.threadRef(ct, j)] = true
 			}
 		}
 	}
@@ -221,55 +271,60 @@ func (e *custEval) threadReplies() map[string]bool {
 // "now", but a due time that moves with now never passes its grace (the
 // customer would stay at_risk for ever) and finding an old meeting would
 // make the state worse.
-func (e *custEval) nextMeeting(cm Commitment) due {
-	horizon := cm.Within.After(e.now, e.loc)
+func (e *custEval) nextMeeting(cm *Commitment) due {
+	horizon := cm.Within.After(e.now, e.loc).Unix()
 	d := due{expect: "a meeting with the customer on a calendar, starting within " + cm.Within.String()}
-	for i := e.past; i < len(e.contacts) && !e.contacts[i].At.After(horizon); i++ {
-		if ct := &e.contacts[i]; ct.Kind == Meeting {
+	for i := e.past; i < len(e.es) && e.es[i].at <= horizon; i++ {
+		if ct := &e.es[i]; ct.meeting() {
 			d.satisfied, d.last, d.about = true, ct, ct
-			d.at, d.period = ct.Until(), "after:"+ct.Key
+			d.at, d.period = e.untilTime(ct), "after:"+e.key(ct)
 			return d
 		}
 	}
 	if m := e.lastMeeting(e.past); m != nil {
-		d.about, d.at, d.period = m, m.Until(), "after:"+m.Key
+		d.about, d.at, d.period = m, e.untilTime(m), "after:"+e.key(m)
 		return d
 	}
 	d.at, d.period = e.start, "none"
 	return d
 }
 
-// lastMeeting returns the latest meeting among contacts[:end].
-func (e *custEval) lastMeeting(end int) *Contact {
-	for i := end - 1; i >= 0; i-- {
-		if e.contacts[i].Kind == Meeting {
-			return &e.contacts[i]
-		}
+func (e *custEval) untilTime(ct *entry) time.Time { return time.Unix(e.t.until(ct), 0).UTC() }
+
+// lastMeeting returns the latest meeting among es[:end].
+func (e *custEval) lastMeeting(end int) *entry {
+	if i := e.lastMeetingAt(end); i >= 0 {
+		return &e.es[i]
 	}
 	return nil
+}
+
+// lastMeetingAt returns the index of the latest meeting among es[:end], -1
+// when there is none.
+func (e *custEval) lastMeetingAt(end int) int {
+	for i := end - 1; i >= 0; i-- {
+		if e.es[i].meeting() {
+			return i
+		}
+	}
+	return -1
 }
 
 // followUp concerns the latest meeting that has started, once it has
 // ended: an outbound mail to one of its attendees after its end satisfies
 // it. A meeting's follow-up stops being due when the next meeting starts.
-func (e *custEval) followUp(cm Commitment) due {
+func (e *custEval) followUp(cm *Commitment) due {
 	d := due{expect: "an outbound mail to an attendee after the meeting"}
-	mi := -1
-	for i := e.past - 1; i >= 0; i-- {
-		if e.contacts[i].Kind == Meeting {
-			mi = i
-			break
-		}
-	}
-	if mi < 0 || e.contacts[mi].Until().After(e.now) {
+	mi := e.lastMeetingAt(e.past)
+	if mi < 0 || e.t.until(&e.es[mi]) > e.now.Unix() {
 		return d // no meeting yet, or one is in progress
 	}
-	m := &e.contacts[mi]
-	d.about, d.at, d.period = m, cm.Within.After(m.Until(), e.loc), "meeting:"+m.Key
-	d.expect = fmt.Sprintf("an outbound mail to an attendee of %q", m.Subject)
+	m := &e.es[mi]
+	d.about, d.at, d.period = m, cm.Within.After(e.untilTime(m), e.loc), "meeting:"+e.key(m)
+	d.expect = fmt.Sprintf("an outbound mail to an attendee of %q", e.subject(m))
 	for i := mi + 1; i < e.past; i++ {
-		ct := &e.contacts[i]
-		if ct.Kind == Email && ct.Direction == Outbound && !ct.At.Before(m.Until()) && ct.touches(m.People) {
+		ct := &e.es[i]
+		if ct.email() && ct.outbound() && ct.at >= e.t.until(m) && e.touches(ct, m) {
 			d.satisfied, d.last = true, ct
 			break
 		}
@@ -280,30 +335,30 @@ func (e *custEval) followUp(cm Commitment) due {
 // prepare concerns the next planned meeting: an outbound mail to one of its
 // attendees, sent after the previous meeting ended, is due `before` its
 // start. A mail sent later but before the meeting still resolves it.
-func (e *custEval) prepare(cm Commitment) due {
+func (e *custEval) prepare(cm *Commitment) due {
 	d := due{expect: "an outbound mail to an attendee before the meeting"}
-	var next *Contact
-	for i := e.past; i < len(e.contacts); i++ {
-		if e.contacts[i].Kind == Meeting {
-			next = &e.contacts[i]
+	var next *entry
+	for i := e.past; i < len(e.es); i++ {
+		if e.es[i].meeting() {
+			next = &e.es[i]
 			break
 		}
 	}
 	if next == nil {
 		return d
 	}
-	d.about, d.at, d.period = next, cm.Before.Before(next.At, e.loc), "meeting:"+next.Key
-	d.expect = fmt.Sprintf("an outbound mail to an attendee of %q, %s before it starts", next.Subject, cm.Before)
-	after := e.start
+	d.about, d.at, d.period = next, cm.Before.Before(next.time(), e.loc), "meeting:"+e.key(next)
+	d.expect = fmt.Sprintf("an outbound mail to an attendee of %q, %s before it starts", e.subject(next), cm.Before)
+	after := e.start.Unix() // entries are whole seconds: after start is after its second
 	if prev := e.lastMeeting(e.past); prev != nil {
-		after = prev.Until()
+		after = e.t.until(prev)
 	}
 	for i := e.past - 1; i >= 0; i-- {
-		ct := &e.contacts[i]
-		if !ct.At.After(after) {
+		ct := &e.es[i]
+		if ct.at <= after {
 			break
 		}
-		if ct.Kind == Email && ct.Direction == Outbound && ct.touches(next.People) {
+		if ct.email() && ct.outbound() && e.touches(ct, next) {
 			d.satisfied, d.last = true, ct
 			break
 		}
@@ -314,16 +369,16 @@ func (e *custEval) prepare(cm Commitment) due {
 // breadth: due when the number of distinct people touched within the
 // window falls below min_contacts, i.e. the min-th most recently touched
 // person's last touch + window.
-func (e *custEval) breadth(cm Commitment) due {
+func (e *custEval) breadth(cm *Commitment) due {
 	need := max(cm.MinContacts, 1)
 	seen := make([]string, 0, need)
-	var last, nth *Contact
+	var last, nth *entry
 	for i := e.past - 1; i >= 0 && nth == nil; i-- {
-		ct := &e.contacts[i]
+		ct := &e.es[i]
 		if last == nil {
 			last = ct
 		}
-		for _, p := range ct.People {
+		for _, p := range e.people(ct) {
 			if !containsString(seen, p) {
 				if seen = append(seen, p); len(seen) == need {
 					nth = ct
@@ -348,10 +403,10 @@ func containsString(xs []string, s string) bool {
 
 // silence: the customer wrote (inbound mail) or met us at least once per
 // within.
-func (e *custEval) silence(cm Commitment) due {
-	var last *Contact
+func (e *custEval) silence(cm *Commitment) due {
+	var last *entry
 	for i := e.past - 1; i >= 0; i-- {
-		if ct := &e.contacts[i]; ct.Kind == Meeting || ct.Direction == Inbound {
+		if ct := &e.es[i]; ct.meeting() || ct.inbound() {
 			last = ct
 			break
 		}

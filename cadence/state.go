@@ -41,16 +41,9 @@ type Ref struct {
 	MessageID string    `json:"message_id,omitempty"`
 }
 
-func refOf(c *Contact) *Ref {
-	if c == nil {
-		return nil
-	}
-	return &Ref{Key: c.Key, At: c.At, Subject: c.Subject, MessageID: c.MessageID()}
-}
-
 // CommitmentState is the evaluation of one commitment of one customer.
 type CommitmentState struct {
-	Commitment Commitment
+	Commitment *Commitment // points into Input.Customers
 	State      State
 	// DueAt is the moment by which the next satisfying interaction must
 	// exist; zero when nothing is due (no mail waiting for a reply, no

@@ -37,26 +37,19 @@ const (
 // least four times, and meetings held every one to four weeks. Patterns
 // that a customer's commitments already cover, or that ended, are left
 // out. Results are ordered by customer ID, then name.
-func Suggest(customers []Customer, contacts map[string][]Contact, now time.Time) []Suggestion {
+func Suggest(customers []Customer, h *History, now time.Time) []Suggestion {
 	var out []Suggestion
+	norm := map[uint32]string{} // normalised subjects, by interned subject
 	for i := range customers {
 		c := &customers[i]
-		loc := c.Location
-		if loc == nil {
-			loc = time.UTC
-		}
-		cs := contacts[c.ID]
-		if !slices.IsSortedFunc(cs, compareContacts) {
-			cs = slices.Clone(cs)
-			SortContacts(cs)
-		}
+		e := newCustEval(c, h, now, now)
 		var found []Suggestion
-		for _, g := range mailGroups(cs, now) {
-			if s, ok := inferMail(c, g.pattern, g.items, now, loc); ok {
+		for _, g := range e.mailGroups(norm) {
+			if s, ok := e.inferMail(g.pattern, g.items); ok {
 				found = append(found, s)
 			}
 		}
-		if s, ok := inferMeetings(c, cs, now, loc); ok {
+		if s, ok := e.inferMeetings(); ok {
 			found = append(found, s)
 		}
 		slices.SortFunc(found, func(a, b Suggestion) int { return cmp.Compare(a.Name, b.Name) })
@@ -67,20 +60,27 @@ func Suggest(customers []Customer, contacts map[string][]Contact, now time.Time)
 
 type mailGroup struct {
 	pattern string
-	items   []*Contact
+	items   []*entry
 }
 
 // mailGroups groups original (not reply or forward) outbound mails up to
-// now by normalised subject.
-func mailGroups(cs []Contact, now time.Time) []mailGroup {
+// now by normalised subject; norm caches NormalizeSubject.
+func (e *custEval) mailGroups(norm map[uint32]string) []mailGroup {
 	idx := map[string]int{}
 	var out []mailGroup
-	for i := range cs {
-		ct := &cs[i]
-		if ct.At.After(now) || ct.Kind != Email || ct.Direction != Outbound || len(ct.Thread) > 0 || replyPrefix.MatchString(ct.Subject) {
+	for i := 0; i < e.past; i++ {
+		ct := &e.es[i]
+		if !ct.email() || !ct.outbound() || ct.nrefs > 0 {
 			continue
 		}
-		p := NormalizeSubject(ct.Subject)
+		p, ok := norm[ct.subject]
+		if !ok {
+			p = ""
+			if subj := e.subject(ct); !replyPrefix.MatchString(subj) {
+				p = NormalizeSubject(subj)
+			}
+			norm[ct.subject] = p
+		}
 		if letters(p) < 3 {
 			continue
 		}
@@ -226,60 +226,60 @@ func consecutivePeriods(times []time.Time, p Period, loc *time.Location) bool {
 	return true
 }
 
-func inferMail(c *Customer, pattern string, items []*Contact, now time.Time, loc *time.Location) (Suggestion, bool) {
-	times := make([]time.Time, len(items))
-	for i, it := range items {
-		times[i] = it.At
-	}
-	f, ok := fit(times, now, loc, false)
+func (e *custEval) inferMail(pattern string, items []*entry) (Suggestion, bool) {
+	f, ok := fit(times(items), e.now, e.loc, false)
 	if !ok {
 		return Suggestion{}, false
 	}
 	cm := Commitment{Name: slug(pattern), Type: CadenceType, Kind: Email, Direction: Outbound,
 		Subject: subjectRegexp(pattern), Every: f.every, Per: f.per, Min: 1, Grace: f.grace}
 	for _, it := range items {
-		if !cm.Subject.MatchString(it.Subject) {
+		if !cm.Subject.MatchString(e.subject(it)) {
 			return Suggestion{}, false // the regexp must recognise its own evidence
 		}
 	}
-	if declared(c, items, f.interval) {
+	if e.declared(items, f.interval) {
 		return Suggestion{}, false
 	}
-	return suggestion(c, cm, pattern, items, f, fmt.Sprintf("%d outbound mails %q", len(items), pattern)), true
+	return e.suggestion(cm, pattern, items, f, fmt.Sprintf("%d outbound mails %q", len(items), pattern)), true
+}
+
+func times(items []*entry) []time.Time {
+	out := make([]time.Time, len(items))
+	for i, it := range items {
+		out[i] = it.time()
+	}
+	return out
 }
 
 // inferMeetings looks for meetings at a steady rhythm: all of the
 // customer's meetings, else those of one recurring calendar series.
-func inferMeetings(c *Customer, cs []Contact, now time.Time, loc *time.Location) (Suggestion, bool) {
-	series := map[string][]*Contact{}
-	var all []*Contact
+func (e *custEval) inferMeetings() (Suggestion, bool) {
+	series := map[string][]*entry{}
+	var all []*entry
 	var names []string
-	for i := range cs {
-		if ct := &cs[i]; ct.Kind == Meeting && !ct.At.After(now) {
+	for i := 0; i < e.past; i++ {
+		if ct := &e.es[i]; ct.meeting() {
 			all = append(all, ct)
-			uid := seriesOf(ct.Key)
+			uid := seriesOf(e.key(ct))
 			if _, ok := series[uid]; !ok {
 				names = append(names, uid)
 			}
 			series[uid] = append(series[uid], ct)
 		}
 	}
-	candidates := [][]*Contact{all}
+	candidates := [][]*entry{all}
 	for _, uid := range names {
 		candidates = append(candidates, series[uid])
 	}
 	for _, items := range candidates {
-		times := make([]time.Time, len(items))
-		for i, it := range items {
-			times[i] = it.At
-		}
-		f, ok := fit(times, now, loc, true)
-		if !ok || declared(c, items, f.interval) {
+		f, ok := fit(times(items), e.now, e.loc, true)
+		if !ok || e.declared(items, f.interval) {
 			continue
 		}
 		cm := Commitment{Name: "meeting-" + period(f), Type: CadenceType, Kind: Meeting, Direction: Any,
 			Every: f.every, Per: f.per, Min: 1, Grace: f.grace}
-		return suggestion(c, cm, "meetings", items, f, fmt.Sprintf("%d meetings", len(items))), true
+		return e.suggestion(cm, "meetings", items, f, fmt.Sprintf("%d meetings", len(items))), true
 	}
 	return Suggestion{}, false
 }
@@ -303,15 +303,15 @@ func period(f cadenceFit) string {
 // declared reports whether one of the customer's commitments already
 // covers the evidence: it matches most of it, at a window no longer than
 // 1.5 times the inferred interval.
-func declared(c *Customer, items []*Contact, interval time.Duration) bool {
-	for i := range c.Commitments {
-		cm := &c.Commitments[i]
+func (e *custEval) declared(items []*entry, interval time.Duration) bool {
+	for i := range e.c.Commitments {
+		cm := &e.c.Commitments[i]
 		if cm.Type != CadenceType || window(cm) > interval*3/2 {
 			continue
 		}
 		n := 0
 		for _, it := range items {
-			if matches(cm, it) {
+			if e.matches(cm, it) {
 				n++
 			}
 		}
@@ -336,12 +336,12 @@ func window(cm *Commitment) time.Duration {
 	return cm.Every.Approx()
 }
 
-func suggestion(c *Customer, cm Commitment, pattern string, items []*Contact, f cadenceFit, what string) Suggestion {
-	s := Suggestion{CustomerID: c.ID, Name: cm.Name, Commitment: cm, Interval: f.interval, Pattern: pattern}
+func (e *custEval) suggestion(cm Commitment, pattern string, items []*entry, f cadenceFit, what string) Suggestion {
+	s := Suggestion{CustomerID: e.c.ID, Name: cm.Name, Commitment: cm, Interval: f.interval, Pattern: pattern}
 	for _, it := range items {
-		s.Evidence = append(s.Evidence, *refOf(it))
+		s.Evidence = append(s.Evidence, *e.ref(it))
 	}
-	first, last := items[0].At, items[len(items)-1].At
+	first, last := items[0].time().In(e.loc), items[len(items)-1].time().In(e.loc)
 	s.Reason = fmt.Sprintf("%s about every %d days from %s to %s", what, int(f.interval/day),
 		first.Format("2006-01-02"), last.Format("2006-01-02"))
 	return s

@@ -86,7 +86,7 @@ func TestSuggest(t *testing.T) {
 		t.Run(strings.TrimSuffix(filepath.Base(path), ".json"), func(t *testing.T) {
 			c, cs, now := loadSuggestFixture(t, path)
 			var b strings.Builder
-			for _, s := range Suggest([]Customer{c}, map[string][]Contact{c.ID: cs}, now) {
+			for _, s := range Suggest([]Customer{c}, NewHistory(map[string][]Contact{c.ID: cs}), now) {
 				b.WriteString(s.YAML())
 				for _, ev := range s.Evidence {
 					fmt.Fprintf(&b, "#   %s %s\n", ev.At.In(berlin).Format("2006-01-02 Mon"), ev.Subject)
@@ -120,7 +120,7 @@ func TestNormalizeSubject(t *testing.T) {
 func TestSuggestedPolicyHoldsOnItsEvidence(t *testing.T) {
 	for _, name := range []string{"weekly_status", "monthly_report", "biweekly_meetings"} {
 		c, cs, now := loadSuggestFixture(t, filepath.Join("testdata", "suggest", name+".json"))
-		ss := Suggest([]Customer{c}, map[string][]Contact{c.ID: cs}, now)
+		ss := Suggest([]Customer{c}, NewHistory(map[string][]Contact{c.ID: cs}), now)
 		if len(ss) != 1 {
 			t.Fatalf("%s: %d suggestions, want 1", name, len(ss))
 		}

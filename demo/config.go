@@ -32,6 +32,7 @@ type AccountOptions struct {
 	Email        string
 	IMAPAddr     string // host:port; empty: no IMAP
 	IMAPTLS      string // implicit, starttls or none (default none: loopback servers)
+	TLSCAFile    string // extra CA bundle (PEM) for IMAP and CalDAV; optional
 	CalDAVURL    string // empty: no CalDAV
 	Username     string // default Email
 	PasswordFile string // one of PasswordFile and PasswordEnv
@@ -74,12 +75,14 @@ type (
 	yamlIMAP struct {
 		Addr         string `yaml:"addr"`
 		TLS          string `yaml:"tls"`
+		TLSCAFile    string `yaml:"tls_ca_file,omitempty"`
 		Username     string `yaml:"username"`
 		PasswordFile string `yaml:"password_file,omitempty"`
 		PasswordEnv  string `yaml:"password_env,omitempty"`
 	}
 	yamlCalDAV struct {
 		URL          string `yaml:"url"`
+		TLSCAFile    string `yaml:"tls_ca_file,omitempty"`
 		Username     string `yaml:"username"`
 		PasswordFile string `yaml:"password_file,omitempty"`
 		PasswordEnv  string `yaml:"password_env,omitempty"`
@@ -185,11 +188,12 @@ func accountYAML(a AccountOptions) (yamlAccount, error) {
 	user := or(a.Username, a.Email)
 	ya := yamlAccount{Name: a.Name, Email: a.Email}
 	if a.IMAPAddr != "" {
-		ya.IMAP = &yamlIMAP{Addr: a.IMAPAddr, TLS: or(a.IMAPTLS, "none"), Username: user,
+		ya.IMAP = &yamlIMAP{Addr: a.IMAPAddr, TLS: or(a.IMAPTLS, "none"), TLSCAFile: a.TLSCAFile, Username: user,
 			PasswordFile: a.PasswordFile, PasswordEnv: a.PasswordEnv}
 	}
 	if a.CalDAVURL != "" {
-		ya.CalDAV = &yamlCalDAV{URL: a.CalDAVURL, Username: user, PasswordFile: a.PasswordFile, PasswordEnv: a.PasswordEnv}
+		ya.CalDAV = &yamlCalDAV{URL: a.CalDAVURL, TLSCAFile: caFileForURL(a.TLSCAFile, a.CalDAVURL), Username: user,
+			PasswordFile: a.PasswordFile, PasswordEnv: a.PasswordEnv}
 	}
 	if ya.IMAP == nil && ya.CalDAV == nil {
 		return yamlAccount{}, fmt.Errorf("config options: account %s has neither IMAP nor CalDAV", a.Name)
@@ -222,6 +226,15 @@ func ownerName(email string, accounts []AccountOptions) string {
 		}
 	}
 	return accounts[0].Name
+}
+
+// caFileForURL keeps the CA bundle only for https URLs: over plain HTTP
+// it would be a setting without effect.
+func caFileForURL(ca, url string) string {
+	if strings.HasPrefix(url, "https://") {
+		return ca
+	}
+	return ""
 }
 
 func or(s, def string) string {

@@ -142,3 +142,31 @@ func TestConfigYAMLRejectsIncompleteOptions(t *testing.T) {
 		})
 	}
 }
+
+// A CA bundle reaches IMAP, and CalDAV only over https.
+func TestConfigYAMLTLSCAFile(t *testing.T) {
+	h := Scenario(nows[0].now)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, []byte("-----BEGIN CERTIFICATE-----\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		caldav, wantCalDAVCA string
+	}{
+		{"https://dav.example.test/", ca},
+		{"http://127.0.0.1:8008/", ""},
+	} {
+		t.Run(tc.caldav, func(t *testing.T) {
+			cfg, err := config.Load(writeConfig(t, h, []AccountOptions{{Name: "dave", Email: "dave@example.test",
+				IMAPAddr: "127.0.0.1:10143", IMAPTLS: "starttls", TLSCAFile: ca, CalDAVURL: tc.caldav}}))
+			if err != nil {
+				t.Fatalf("generated config does not load: %v", err)
+			}
+			a := cfg.Accounts[0]
+			if a.IMAP.TLS != config.TLSStartTLS || a.IMAP.TLSCAFile != ca || a.CalDAV.TLSCAFile != tc.wantCalDAVCA {
+				t.Errorf("imap tls %q ca %q, caldav ca %q; want starttls, %q, %q",
+					a.IMAP.TLS, a.IMAP.TLSCAFile, a.CalDAV.TLSCAFile, ca, tc.wantCalDAVCA)
+			}
+		})
+	}
+}

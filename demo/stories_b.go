@@ -154,3 +154,19 @@ func (g *gen) internal() {
 		start: mon, end: mon.Add(30 * time.Minute), tzid: teamZone, rrule: "FREQ=WEEKLY;BYDAY=MO",
 		organizer: anna, attendees: []attendee{{ben, "ACCEPTED"}}})
 }
+
+// Newsletter is a further "Northwind Notes" issue sent at t from Ben's
+// account to Maria, with List-Id and Precedence: bulk. It changes the
+// store (it is stored, filtered as list mail) but never counts, so no
+// commitment's state may change when it arrives: tests use it to make the
+// daemon sync and evaluate again. seq makes each call's Message-ID unique.
+func (h *History) Newsletter(t time.Time, seq int) Mail {
+	subject := fmt.Sprintf("Northwind Notes #%d: What changed this week", 41+seq)
+	m := &message{id: fmt.Sprintf("notes%d.%s@lists.northwind.test", 41+seq, t.UTC().Format("20060102T150405")),
+		from: notes, sender: &ben, to: []person{maria}, subject: subject, date: t.In(mustZone(teamZone)),
+		body: "This week: what changed.\n\nUnsubscribe: reply with 'unsubscribe'.",
+		extra: [][2]string{{"List-Id", "Northwind Notes <notes.northwind.test>"},
+			{"List-Unsubscribe", "<mailto:notes-unsubscribe@northwind.test>"}, {"Precedence", "bulk"}}}
+	return Mail{Owner: ben.addr, Folder: Sent, MessageID: m.id, Subject: m.subject, Date: m.date,
+		Flags: m.flags(Sent), Raw: m.render()}
+}

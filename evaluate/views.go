@@ -93,7 +93,7 @@ func (r *Runner) evaluateAt(ctx context.Context, at time.Time) (cadence.Input, c
 	if at.IsZero() {
 		at = wall
 	}
-	in, err := r.load(ctx, at, wall)
+	in, err := r.load(ctx, at, wall, false)
 	if err != nil {
 		return in, cadence.Result{}, err
 	}
@@ -133,7 +133,7 @@ func (r *Runner) Customer(ctx context.Context, id string, at time.Time) (Custome
 			DueAt: cadence.TimePtr(cs.DueAt), SlipsAt: cadence.TimePtr(cs.SlipsAt), Last: utcRef(cs.Last), About: utcRef(cs.About),
 			Met: cs.Met, Expected: cs.Expect, Silenced: cs.Silenced})
 	}
-	contacts := in.Contacts[id]
+	contacts := in.History.Contacts(id)
 	d.People = cadence.People(contacts, in.Now)
 	if d.People == nil {
 		d.People = []cadence.Person{}
@@ -313,7 +313,7 @@ func (r *Runner) Suggest(ctx context.Context, now time.Time) ([]SuggestionView, 
 	if now.IsZero() {
 		now = r.Now()
 	}
-	in, err := r.load(ctx, now, r.Now())
+	in, err := r.load(ctx, now, r.Now(), false)
 	if err != nil {
 		return nil, err
 	}
@@ -322,7 +322,7 @@ func (r *Runner) Suggest(ctx context.Context, now time.Time) ([]SuggestionView, 
 		names[c.ID] = c.Name
 	}
 	out := []SuggestionView{}
-	for _, s := range cadence.Suggest(in.Customers, in.Contacts, now) {
+	for _, s := range cadence.Suggest(in.Customers, in.History, now) {
 		v := SuggestionView{CustomerID: s.CustomerID, CustomerName: names[s.CustomerID], Name: s.Name, Pattern: s.Pattern,
 			Interval: s.Interval.String(), Reason: s.Reason, Policy: s.YAML()}
 		for _, e := range s.Evidence {

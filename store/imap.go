@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -26,8 +25,7 @@ type FolderState struct {
 // FolderState returns the stored state of account's folder; ok is false
 // when the folder was never synced.
 func (s *Store) FolderState(ctx context.Context, account, folder string) (st FolderState, ok bool, err error) {
-	var validity, next, synced int64
-	var modseq int64
+	var validity, next, modseq, synced int64
 	err = s.db.QueryRowContext(ctx, `SELECT uid_validity, uid_next, highest_modseq, synced_at
 		FROM imap_folders WHERE account = ? AND folder = ?`, account, folder).Scan(&validity, &next, &modseq, &synced)
 	if err == sql.ErrNoRows {
@@ -78,13 +76,11 @@ type SaveResult struct {
 // deleted. mails may be empty, to advance the state alone.
 func (s *Store) SaveMail(ctx context.Context, account, folder string, mails []cadence.Interaction, st FolderState) (SaveResult, error) {
 	res := SaveResult{Filtered: map[cadence.Filter]int{}}
-	if p := os.Getenv("ZZPRAGMA"); p != "" {
-		if _, err := s.db.ExecContext(ctx, p); err != nil {
-			return res, err
-		}
-	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
+		// The statements run without ctx's cancellation (modernc starts a
+		// watcher goroutine per statement for a cancellable context); the
+		// transaction, begun with ctx, is still rolled back when it ends.
 		created, err := saveMails(context.WithoutCancel(ctx), tx, mails, account, "imap:"+folder, now)
 		if err != nil {
 			return err
@@ -116,8 +112,8 @@ func (s *Store) SaveMail(ctx context.Context, account, folder string, mails []ca
 // Rows per multi-row statement. SQLite allows 32766 parameters; beyond a
 // few hundred rows the gain is nil.
 const (
-	mailRowsPerStmt   = 100
-	personRowsPerStmt = 250
+	mailRowsPerStmt = 100 // interactions: 10 parameters each
+	rowsPerStmt     = 250 // participants and sources: 3 or 4
 )
 
 // saveMails is upsertInteraction (replace = false) for many mails at once,
@@ -151,31 +147,41 @@ func saveMails(ctx context.Context, tx *sql.Tx, mails []cadence.Interaction, acc
 	for i, j := range order {
 		created[j] = createdSorted[i]
 	}
-	type person struct {
-		id               int64
-		addr, name, role string
+	if err := insertPeople(ctx, &stmts, mails, ids); err != nil {
+		return nil, err
 	}
-	var ps []person
-	var sources []any
+	sources := make([]any, 0, 3*len(mails))
 	for _, in := range mails {
-		id := ids[in.Key]
-		for _, p := range in.Participants {
-			ps = append(ps, person{id, p.Address, p.Name, string(p.Role)})
-		}
-		sources = append(sources, id, account, locator)
-	}
-	slices.SortFunc(ps, func(a, b person) int { return strings.Compare(a.addr, b.addr) })
-	people := make([]any, 0, 4*len(ps))
-	for _, p := range ps {
-		people = append(people, p.id, p.addr, p.name, p.role)
-	}
-	if err := insertRows(ctx, &stmts, `INSERT OR IGNORE INTO participants (interaction_id, address, name, role) VALUES `, 4, people); err != nil {
-		return nil, fmt.Errorf("insert participants: %w", err)
+		sources = append(sources, ids[in.Key], account, locator)
 	}
 	if err := insertRows(ctx, &stmts, `INSERT OR IGNORE INTO interaction_sources (interaction_id, account, locator) VALUES `, 3, sources); err != nil {
 		return nil, fmt.Errorf("insert sources: %w", err)
 	}
 	return created, nil
+}
+
+// insertPeople adds the mails' participants (existing ones are kept), in
+// address order for the address index's sake.
+func insertPeople(ctx context.Context, stmts *stmtCache, mails []cadence.Interaction, ids map[string]int64) error {
+	type person struct {
+		id               int64
+		addr, name, role string
+	}
+	var ps []person
+	for _, in := range mails {
+		for _, p := range in.Participants {
+			ps = append(ps, person{ids[in.Key], p.Address, p.Name, string(p.Role)})
+		}
+	}
+	slices.SortFunc(ps, func(a, b person) int { return strings.Compare(a.addr, b.addr) })
+	values := make([]any, 0, 4*len(ps))
+	for _, p := range ps {
+		values = append(values, p.id, p.addr, p.name, p.role)
+	}
+	if err := insertRows(ctx, stmts, `INSERT OR IGNORE INTO participants (interaction_id, address, name, role) VALUES `, 4, values); err != nil {
+		return fmt.Errorf("insert participants: %w", err)
+	}
+	return nil
 }
 
 // insertMails inserts the interactions of chunk that are new, records
@@ -190,10 +196,10 @@ func insertMails(ctx context.Context, stmts *stmtCache, chunk []cadence.Interact
 		args = append(args, in.Key, string(in.Kind), ms(in.At), in.Subject, in.Sender, account,
 			in.MessageID, in.InReplyTo, strings.Join(in.References, " "), string(in.Filter))
 	}
-	insert, err := stmts.get(ctx, `INSERT INTO interactions
+	insert, err := stmts.get(ctx, `INSERT OR IGNORE INTO interactions
 		(key, kind, at, subject, sender, account, message_id, in_reply_to, refs, filter, first_seen)
 		VALUES `+repeatRow(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `+fmt.Sprint(ms(now))+`)`, len(chunk))+`
-		ON CONFLICT (key) DO NOTHING RETURNING id, key`)
+		RETURNING id, key`)
 	if err != nil {
 		return fmt.Errorf("insert interactions: %w", err)
 	}
@@ -224,6 +230,11 @@ func insertMails(ctx context.Context, stmts *stmtCache, chunk []cadence.Interact
 	if err := scanIDs(rows, ids, nil); err != nil {
 		return fmt.Errorf("find interactions: %w", err)
 	}
+	for _, key := range missing {
+		if _, ok := ids[key.(string)]; !ok {
+			return fmt.Errorf("insert interaction %s: row ignored", key)
+		}
+	}
 	return nil
 }
 
@@ -245,11 +256,11 @@ func scanIDs(rows *sql.Rows, ids map[string]int64, fresh map[string]bool) error 
 }
 
 // insertRows runs prefix followed by rows of width values each, in
-// statements of at most personRowsPerStmt rows.
+// statements of at most rowsPerStmt rows.
 func insertRows(ctx context.Context, stmts *stmtCache, prefix string, width int, values []any) error {
 	row := "(" + placeholders(width) + ")"
-	for start := 0; start < len(values); start += width * personRowsPerStmt {
-		chunk := values[start:min(start+width*personRowsPerStmt, len(values))]
+	for start := 0; start < len(values); start += width * rowsPerStmt {
+		chunk := values[start:min(start+width*rowsPerStmt, len(values))]
 		stmt, err := stmts.get(ctx, prefix+repeatRow(row, len(chunk)/width))
 		if err != nil {
 			return err

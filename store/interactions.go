@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -139,4 +141,187 @@ func (s *Store) FilterCounts(ctx context.Context) (map[cadence.Filter]int, error
 		out[cadence.Filter(f)] = n
 	}
 	return out, rows.Err()
+}
+
+// ErrChangesPruned is returned by ScanChanges when the change log no
+// longer reaches back to the position asked for: load everything again.
+var ErrChangesPruned = errors.New("interaction change log pruned past the position asked for")
+
+// LoadInteractions calls fn with every stored interaction with At >= since
+// that counts (no source-set Filter), and returns the change-log position
+// they are current as of: ScanChanges from it reads what changed since.
+//
+// It reads only what evaluation needs: Key, Kind, At, End, Subject, Sender,
+// InReplyTo, References and the participants' Address, Role and PartStat.
+// fn gets the same *Interaction each time, overwritten: it copies what it
+// keeps. fn must not use the store, whose one connection the scan holds.
+func (s *Store) LoadInteractions(ctx context.Context, since time.Time, fn func(id int64, in *cadence.Interaction)) (int64, error) {
+	// The position is read first: rows written meanwhile are read now and
+	// again next time, which is harmless; none is missed.
+	seq, err := s.changeSeq(ctx)
+	if err != nil {
+		return 0, err
+	}
+	// In ID order, SQLite reads the table and the participants' index
+	// front to back rather than jumping from the at index into the table
+	// for each row: much faster while the window holds most interactions.
+	rows, err := s.db.QueryContext(ctx, `SELECT i.id, `+scanColumns+` FROM interactions i
+		WHERE i.at >= ? AND i.filter = '' ORDER BY i.id`, ms(since))
+	if err != nil {
+		return 0, fmt.Errorf("load interactions: %w", err)
+	}
+	if err := scanInteractions(rows, fn); err != nil {
+		return 0, fmt.Errorf("load interactions: %w", err)
+	}
+	return seq, nil
+}
+
+// ScanChanges calls fn, in ID order, with every interaction inserted,
+// changed or deleted after the change-log position after: its current
+// state (Filter set when it no longer counts), or nil when it was deleted.
+// It returns the position to pass next time; ErrChangesPruned when the log
+// no longer reaches back to after. fn is called as by LoadInteractions.
+func (s *Store) ScanChanges(ctx context.Context, after int64, fn func(id int64, in *cadence.Interaction)) (int64, error) {
+	seq, err := s.changeSeq(ctx) // first, as in LoadInteractions
+	switch {
+	case err != nil:
+		return 0, err
+	case seq < after:
+		// The log restarted (a restored backup): nothing read since is valid.
+		return 0, fmt.Errorf("interaction change log is at %d, before %d: %w", seq, after, ErrChangesPruned)
+	case seq == after:
+		return seq, nil
+	}
+	rows, err := s.db.QueryContext(ctx, `WITH changed (id) AS (SELECT DISTINCT interaction_id FROM interaction_changes WHERE seq > ?)
+		SELECT c.id, `+scanColumns+` FROM changed c LEFT JOIN interactions i ON i.id = c.id ORDER BY c.id`, after)
+	if err != nil {
+		return 0, fmt.Errorf("read interaction changes: %w", err)
+	}
+	if err := scanInteractions(rows, fn); err != nil {
+		return 0, fmt.Errorf("read interaction changes: %w", err)
+	}
+	// Checked after the read: a prune (by another reader, maybe in another
+	// process) that took rows the read needed has raised the oldest row.
+	var oldest int64
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MIN(seq), 0) FROM interaction_changes`).Scan(&oldest); err != nil {
+		return 0, fmt.Errorf("read interaction changes: %w", err)
+	}
+	if after < oldest-1 {
+		return 0, fmt.Errorf("interaction changes after %d: %w", after, ErrChangesPruned)
+	}
+	return seq, nil
+}
+
+// PruneChanges deletes the change log up to position through, keeping
+// its newest row (the next position is one past it). A reader still
+// behind through gets ErrChangesPruned and loads everything again. It
+// returns how many rows it deleted.
+func (s *Store) PruneChanges(ctx context.Context, through int64) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM interaction_changes
+		WHERE seq <= ? AND seq < (SELECT MAX(seq) FROM interaction_changes)`, through)
+	if err != nil {
+		return 0, fmt.Errorf("prune interaction changes: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// changeSeq returns the change log's latest position.
+func (s *Store) changeSeq(ctx context.Context) (int64, error) {
+	var seq int64
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM interaction_changes`).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("read interaction change position: %w", err)
+	}
+	return seq, nil
+}
+
+// scanColumns is what scanInteractions reads: the interaction ID and the
+// rest packed into one text, ” when the row is gone (deleted). The
+// driver locks, reads and converts each column separately, which costs
+// more than SQLite's concatenation; a correlated subquery gathers the
+// participants. The text is
+//
+//	at,end_at,meeting US filter US key US sender US in_reply_to US refs US participants US subject
+//
+// with participants as role GS partstat GS address, separated by RS (US,
+// GS, RS: \x1f, \x1d, \x1e). Keys, addresses and Message-IDs are printable
+// (RFC 5322 msg-id, addr-spec); the subject, which may hold anything, is
+// last.
+const scanColumns = `COALESCE(i.at || ',' || i.end_at || ',' || (i.kind = 'meeting') || char(31) || i.filter || char(31) ||
+	i.key || char(31) || i.sender || char(31) || i.in_reply_to || char(31) || i.refs || char(31) ||
+	COALESCE((SELECT group_concat(p.role || char(29) || p.partstat || char(29) || p.address, char(30))
+		FROM participants p WHERE p.interaction_id = i.id), '') || char(31) || i.subject, '')`
+
+// scanInteractions reads rows of (id, scanColumns) into one reused
+// Interaction and calls fn with each, or with nil for a deleted one.
+func scanInteractions(rows *sql.Rows, fn func(id int64, in *cadence.Interaction)) error {
+	defer rows.Close()
+	var (
+		in     cadence.Interaction
+		id     int64
+		packed string
+	)
+	for rows.Next() {
+		if err := rows.Scan(&id, &packed); err != nil {
+			return err
+		}
+		if packed == "" {
+			fn(id, nil)
+			continue
+		}
+		if err := unpack(packed, &in); err != nil {
+			return fmt.Errorf("interaction %d: %w", id, err)
+		}
+		fn(id, &in)
+	}
+	return rows.Err()
+}
+
+// unpack decodes scanColumns' text into in, reusing its slices.
+func unpack(packed string, in *cadence.Interaction) error {
+	var f [8]string
+	rest := packed
+	for i := range len(f) - 1 {
+		var ok bool
+		if f[i], rest, ok = strings.Cut(rest, "\x1f"); !ok {
+			return fmt.Errorf("malformed row %q", packed)
+		}
+	}
+	f[7] = rest
+	var nums [3]int64
+	for i, v := range strings.SplitN(f[0], ",", 3) {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("malformed row %q: %w", packed, err)
+		}
+		nums[i] = n
+	}
+	in.At, in.End, in.Kind = fromMS(nums[0]), fromMS(nums[1]), cadence.Email
+	if nums[2] == 1 {
+		in.Kind = cadence.Meeting
+	}
+	in.Filter, in.Key, in.Sender, in.InReplyTo, in.Subject = cadence.Filter(f[1]), f[2], f[3], f[4], f[7]
+	in.References = appendFields(in.References[:0], f[5])
+	in.Participants = appendParticipants(in.Participants[:0], f[6])
+	return nil
+}
+
+// appendFields appends the space-separated fields of s to dst.
+func appendFields(dst []string, s string) []string {
+	for f := range strings.FieldsSeq(s) {
+		dst = append(dst, f)
+	}
+	return dst
+}
+
+// appendParticipants appends the participants encoded by scanColumns.
+func appendParticipants(dst []cadence.Participant, s string) []cadence.Participant {
+	for rec := range strings.SplitSeq(s, "\x1e") {
+		role, rest, ok1 := strings.Cut(rec, "\x1d")
+		partstat, addr, ok2 := strings.Cut(rest, "\x1d")
+		if ok1 && ok2 {
+			dst = append(dst, cadence.Participant{Address: addr, Role: cadence.Role(role), PartStat: partstat})
+		}
+	}
+	return dst
 }

@@ -70,7 +70,27 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 		if err != nil || len(got) != want {
 			t.Errorf("from %d: %d interactions (%v), want %d", from, len(got), err, want)
 		}
+		checkChangeLog(t, s, from, want)
 		s.Close()
+	}
+}
+
+// checkChangeLog: rows from before the change log (v2) are loaded in full;
+// a change after the migration is in the log.
+func checkChangeLog(t *testing.T, s *Store, from, want int) {
+	t.Helper()
+	ctx := t.Context()
+	loaded := 0
+	pos, err := s.LoadInteractions(ctx, time.Time{}, func(int64, *cadence.Interaction) { loaded++ })
+	if err != nil || loaded != want {
+		t.Errorf("from %d: loaded %d interactions (%v), want %d", from, loaded, err, want)
+	}
+	if _, err := s.db.Exec(`INSERT INTO interactions (key, kind, at, account, first_seen) VALUES ('mid:after', 'email', 1, 'a', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	if _, err := s.ScanChanges(ctx, pos, func(_ int64, in *cadence.Interaction) { keys = append(keys, in.Key) }); err != nil || len(keys) != 1 || keys[0] != "mid:after" {
+		t.Errorf("from %d: changes after the migration %q, %v; want the new interaction", from, keys, err)
 	}
 }
 

@@ -5,12 +5,16 @@
 //	go run ./bench/imap -mode bare   -addr 127.0.0.1:10143 -user U -pass P
 //	go run ./bench/imap -mode sync   -addr ... -data DIR   # first sync into a fresh store in DIR
 //	go run ./bench/imap -mode resync -addr ... -data DIR   # no-change passes over that store
+//	go run ./bench/imap -mode idle   -addr ... -data DIR   # push latency: APPEND to stored
 //
 // "bare" is the reference: go-imap's UID FETCH 1:* (UID ENVELOPE
 // INTERNALDATE) over INBOX, messages consumed and dropped. "sync" is the
 // full path, fetch + classify + store, of imapsource.Source.Sync. "resync"
 // repeats Sync on an unchanged mailbox over one kept connection and counts
-// the IMAP commands it sends through a loopback proxy.
+// the IMAP commands it sends through a loopback proxy. "idle" runs Watch,
+// syncs on each signal as the daemon's scheduler does, APPENDs messages to
+// INBOX and times each from APPEND to stored interaction; it deletes them
+// afterwards, leaving the mailbox as it was.
 package main
 
 import (
@@ -41,7 +45,7 @@ import (
 )
 
 func main() {
-	mode := flag.String("mode", "bare", "bare | sync | resync")
+	mode := flag.String("mode", "bare", "bare | sync | resync | idle")
 	addr := flag.String("addr", "127.0.0.1:10143", "IMAP server (plain TCP)")
 	user := flag.String("user", "carol@example.test", "login")
 	pass := flag.String("pass", "carol-pass", "password")
@@ -64,6 +68,8 @@ func main() {
 		err = firstSync(*addr, *user, *pass, *data, *backfill)
 	case "resync":
 		err = resync(*addr, *user, *pass, *data, *backfill, *passes)
+	case "idle":
+		err = idle(*addr, *user, *pass, *data, *backfill, 5)
 	default:
 		err = fmt.Errorf("unknown mode %q", *mode)
 	}
@@ -272,3 +278,87 @@ func (p *proxy) names() []string {
 }
 
 func (p *proxy) close() { p.ln.Close() }
+
+// idle measures push latency: APPEND → IDLE notification → Sync → stored.
+func idle(addr, user, pass, data, backfill string, n int) error {
+	src, st, err := newSource(addr, user, pass, data, backfill, zap.NewNop())
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := src.Sync(ctx); err != nil {
+		return err
+	}
+	changed := make(chan struct{}, 1)
+	go src.Watch(ctx, func() {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	})
+	stored := make(chan time.Duration, 64) // each storing pass's duration
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-changed:
+				t0 := time.Now()
+				stats, err := src.Sync(ctx)
+				if err == nil && stats["stored"] > 0 {
+					stored <- time.Since(t0)
+				}
+			}
+		}
+	}()
+	time.Sleep(time.Second) // let the watch settle
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Login(user, pass).Wait(); err != nil {
+		return err
+	}
+	var lat, appends, passes []time.Duration
+	for i := range n {
+		raw := fmt.Sprintf("Date: %s\r\nFrom: ann@acme.test\r\nTo: %s\r\nSubject: push %d\r\nMessage-ID: <push-%d-%d@bench.test>\r\n\r\nhi\r\n",
+			time.Now().Format(time.RFC1123Z), user, i, time.Now().UnixNano(), i)
+		start := time.Now()
+		cmd := c.Append("INBOX", int64(len(raw)), nil)
+		cmd.Write([]byte(raw))
+		cmd.Close()
+		if _, err := cmd.Wait(); err != nil {
+			return err
+		}
+		appended := time.Since(start)
+		select {
+		case pass := <-stored:
+			lat = append(lat, time.Since(start))
+			appends = append(appends, appended)
+			passes = append(passes, pass)
+		case <-time.After(30 * time.Second):
+			return fmt.Errorf("message %d never stored", i)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// Leave the mailbox as it was: delete what was appended.
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		return err
+	}
+	found, err := c.UIDSearch(&imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "Subject", Value: "push"}}}, nil).Wait()
+	if err == nil {
+		if uids, _ := found.All.(imap.UIDSet); len(uids) > 0 {
+			c.Store(uids, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close()
+			c.Expunge().Close()
+		}
+	}
+	for _, l := range [][]time.Duration{lat, appends, passes} {
+		slices.Sort(l)
+	}
+	fmt.Printf("idle: messages=%d append_to_stored_median_ms=%.0f max_ms=%.0f (server APPEND median_ms=%.0f, sync pass median_ms=%.1f)\n",
+		len(lat), ms(lat[len(lat)/2]), ms(lat[len(lat)-1]), ms(appends[len(appends)/2]), ms(passes[len(passes)/2]))
+	return nil
+}

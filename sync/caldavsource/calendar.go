@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sort"
 	"time"
 
@@ -129,6 +130,12 @@ func (s *Source) addWindowEntrants(ctx context.Context, c *davClient, cal calend
 	from := s.window(prev.SyncedAt).end
 	to := s.window(now).end
 	entrants, err := windowEntrants(ctx, c, cal, from, to)
+	if code := statusCode(err); code != 0 && code != http.StatusUnauthorized {
+		// The server cannot filter (time-range or prop-filter): re-expand
+		// every object instead, once a day.
+		s.log.Warn("window refresh query refused, re-reading every object", zap.String(logCalendar, cal.url), zap.Error(err))
+		entrants, err = listETags(ctx, c, cal)
+	}
 	if err != nil {
 		return err
 	}
@@ -200,7 +207,7 @@ func (s *Source) object(href, etag, data string, opts parseOptions, log *zap.Log
 	p, err := parseObject([]byte(data), opts, stats)
 	if err != nil {
 		stats.add("skipped_malformed", 1)
-		log.Warn("skipping malformed calendar object", zap.String("href", href), zap.Error(err))
+		log.Warn("skipping malformed calendar object", zap.String(logHref, href), zap.Error(err))
 		return obj
 	}
 	obj.UID = p.uid

@@ -166,7 +166,7 @@ func (f *fetcher) multiget(ctx context.Context, hrefs []string) error {
 			return fmt.Errorf("calendar-multiget: %w", err)
 		}
 		if len(hrefs) == 1 {
-			f.log.Warn("skipping calendar object the server fails to return", zap.String("href", hrefs[0]), zap.Error(err))
+			f.log.Warn("skipping calendar object the server fails to return", zap.String(logHref, hrefs[0]), zap.Error(err))
 			f.failed = append(f.failed, hrefs[0])
 			return nil
 		}

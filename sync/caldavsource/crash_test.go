@@ -41,7 +41,7 @@ func TestKill9(t *testing.T) {
 		t.Skip("inside the helper")
 	}
 	srv, work, _ := memAlice(t)
-	const n = 400
+	const n = 250
 	for i := range n {
 		at := testNow.Add(time.Duration(i-n/2) * 7 * time.Hour)
 		var extra []string

@@ -117,7 +117,7 @@ func (c *davClient) resolve(p string) string {
 	return c.base.ResolveReference(&url.URL{Path: p}).String()
 }
 
-// report sends method (PROPFIND or REPORT) with an XML body to path and
+// multistatus sends method (PROPFIND or REPORT) with an XML body to path and
 // decodes the 207 Multi-Status answer (RFC 4918 13).
 func (c *davClient) multistatus(ctx context.Context, method, path, depth string, body any) (*multistatus, error) {
 	var buf bytes.Buffer

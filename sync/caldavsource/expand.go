@@ -26,7 +26,7 @@ const (
 type counters map[string]int64
 
 func (c counters) add(key string, n int64) {
-	if c != nil {
+	if c != nil && n != 0 {
 		c[key] += n
 	}
 }

@@ -49,15 +49,15 @@ func TestServers(t *testing.T) {
 			if srv.url == "" {
 				t.Skipf("test bed runs no %s", srv.name)
 			}
-			testbed.Seed(t, append([]string{"--user", alice, "--messages", "0", "--events", "300", "--reset"}, srv.seed...)...)
+			testbed.Seed(t, append([]string{"--user", alice, "--messages", "0", "--events", "150", "--reset"}, srv.seed...)...)
 			st := openStore(t, t.TempDir())
 			now := time.Now().UTC().Truncate(time.Second)
 			src := newSource(t, account(t, "alice", alice, srv.url, srv.user, srv.pass), st, now)
 
 			stats := syncOK(t, src)
 			t.Logf("first sync: %v", stats)
-			if stats["fetched"] != 300 || stats["skipped_malformed"] != 0 || stats["tz_unknown"] != 0 {
-				t.Errorf("first sync fetched %d (want 300), malformed %d, tz_unknown %d", stats["fetched"], stats["skipped_malformed"], stats["tz_unknown"])
+			if stats["fetched"] != 150 || stats["skipped_malformed"] != 0 || stats["tz_unknown"] != 0 {
+				t.Errorf("first sync fetched %d (want 150), malformed %d, tz_unknown %d", stats["fetched"], stats["skipped_malformed"], stats["tz_unknown"])
 			}
 			compareOccurrences(t, meetings(t, st), oracleExpansion(t, srv.files(env), src.window(now)))
 

@@ -32,6 +32,7 @@ type memServer struct {
 	calendars map[string]caldav.Calendar                  // by path
 	objects   map[string]map[string]caldav.CalendarObject // calendar path → object path → object
 	failHref  string                                      // a multiget naming it answers 500
+	refuse    string                                      // a calendar-query containing it answers 501
 	delay     time.Duration                               // added to every multiget
 	requests  []string
 }
@@ -53,7 +54,12 @@ func newMemServer(t testing.TB, users map[string]string) *memServer {
 		s.mu.Lock()
 		s.requests = append(s.requests, r.Method+" "+r.URL.Path)
 		fail, delay := s.failHref != "" && bytes.Contains(body, []byte(s.failHref)), s.delay
+		refuse := s.refuse != "" && bytes.Contains(body, []byte(s.refuse)) && bytes.Contains(body, []byte("calendar-query"))
 		s.mu.Unlock()
+		if refuse {
+			http.Error(w, "not implemented", http.StatusNotImplemented)
+			return
+		}
 		if r.Method == "REPORT" && bytes.Contains(body, []byte("calendar-multiget")) {
 			time.Sleep(delay)
 			if fail {

@@ -91,6 +91,7 @@ func New(acct config.Account, sync config.Sync, defaultTZ *time.Location, st *st
 const (
 	logSource   = "source"
 	logCalendar = "calendar"
+	logHref     = "href"
 )
 
 // Name is "caldav:<account>".
@@ -146,6 +147,10 @@ func (s *Source) Sync(ctx context.Context) (map[string]int64, error) {
 	cals, missing, err := s.calendars(ctx, c, stats)
 	if err != nil {
 		return stats, fmt.Errorf("sync %s: %w", s.acct.Name, err)
+	}
+	if len(cals) == 0 && len(missing) == 0 {
+		// Never read an empty listing as "every calendar was deleted".
+		return stats, fmt.Errorf("sync %s: no calendar with events at %s", s.acct.Name, s.acct.CalDAV.URL)
 	}
 	stored, err := s.st.CalDAVCalendars(ctx, s.acct.Name)
 	if err != nil {

@@ -243,3 +243,41 @@ func fileContains(t *testing.T, dir, s string) bool {
 	}
 	return false
 }
+
+// TestWindowRefresh: once a day the objects whose occurrences may have
+// entered the moving window are re-read, also when the server cannot
+// filter by time-range (then every object is).
+func TestWindowRefresh(t *testing.T) {
+	for _, refuse := range []string{"", "time-range"} {
+		t.Run("refuse "+refuse, func(t *testing.T) {
+			srv, work, _ := memAlice(t)
+			srv.refuse = refuse
+			st := openStore(t, t.TempDir())
+			src := newSource(t, account(t, "alice", "alice@example.test", srv.URL, "alice", "alice-pass", "work"), st, testNow)
+			far := src.window(testNow).end.Add(10 * time.Hour)
+			srv.put(t, work+"far.ics", vevent("far@x", utcStamp(far), utcStamp(far.Add(time.Hour)), "Far", nil))
+			srv.put(t, work+"near.ics", vevent("near@x", utcStamp(testNow.AddDate(0, 0, 1)), utcStamp(testNow.AddDate(0, 0, 1).Add(time.Hour)), "Near", nil))
+			syncOK(t, src)
+			if _, ok := meetings(t, st)[cadence.MeetingKey("far@x", far)]; ok {
+				t.Fatal("meeting beyond the horizon stored")
+			}
+			later := testNow.Add(25 * time.Hour)
+			src.now = func() time.Time { return later }
+			stats := syncOK(t, src)
+			if _, ok := meetings(t, st)[cadence.MeetingKey("far@x", far)]; !ok {
+				t.Errorf("meeting that entered the window missing after the refresh (stats %v)", stats)
+			}
+			wantFetched := int64(1)
+			if refuse != "" {
+				wantFetched = 2
+			}
+			if stats["fetched"] != wantFetched {
+				t.Errorf("refresh fetched %d objects, want %d", stats["fetched"], wantFetched)
+			}
+			stats = syncOK(t, src)
+			if stats["fetched"] != 0 {
+				t.Errorf("the pass after a refresh fetched %d objects", stats["fetched"])
+			}
+		})
+	}
+}

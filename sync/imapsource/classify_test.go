@@ -36,7 +36,7 @@ func TestClassifyGolden(t *testing.T) {
 			}
 			in, skip := classify(raw, internalDate, "bob")
 			got, err := json.MarshalIndent(struct {
-				Skip        skipReason          `json:"skip,omitempty"`
+				Skip        skipReason           `json:"skip,omitempty"`
 				Interaction *cadence.Interaction `json:"interaction,omitempty"`
 			}{skip, ptrIf(in, skip == keep)}, "", "  ")
 			if err != nil {
@@ -99,8 +99,8 @@ func TestMailTime(t *testing.T) {
 		{"Tue, 3 Mar 2026 09:15:00 +0000 GMT", time.Date(2026, 3, 3, 9, 15, 0, 0, time.UTC)},
 		{"", internal},
 		{"garbage", internal},
-		{"Sat, 31 Dec 0001 05:26:54 -0800 (PST)", internal}, // broken mailer
-		{"Mon, 2 Mar 2099 07:00:00 +0000", internal},        // clock in the future
+		{"Sat, 31 Dec 0001 05:26:54 -0800 (PST)", internal},                                // broken mailer
+		{"Mon, 2 Mar 2099 07:00:00 +0000", internal},                                       // clock in the future
 		{"Tue, 10 Mar 2026 20:00:00 +0000", time.Date(2026, 3, 10, 20, 0, 0, 0, time.UTC)}, // within a day: time zones
 	} {
 		if got := mailTime(tc.date, internal); !got.Equal(tc.want) {

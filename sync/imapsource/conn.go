@@ -124,6 +124,12 @@ func tlsConfig(addr, caFile string) (*tls.Config, error) {
 // and logs in. handler receives unilateral data (IDLE notifications); it
 // may be nil. The connection is closed if ctx ends while dialing.
 func (s *Source) dial(ctx context.Context, handler *imapclient.UnilateralDataHandler) (*session, error) {
+	// The secret first: an OAuth helper may take its time, and the server
+	// would not wait for it on an open connection.
+	secret, err := s.imap.Password.Value(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("log in to %s as %s: %w", s.imap.Addr, s.imap.Username, err)
+	}
 	d := &net.Dialer{Timeout: dialTimeout, KeepAliveConfig: net.KeepAliveConfig{
 		Enable: true, Idle: keepAliveIdle, Interval: 15 * time.Second, Count: 4}}
 	nc, err := d.DialContext(ctx, "tcp", s.imap.Addr)
@@ -135,10 +141,6 @@ func (s *Source) dial(ctx context.Context, handler *imapclient.UnilateralDataHan
 	stop := context.AfterFunc(ctx, func() { nc.Close() })
 	defer stop()
 	opts := &imapclient.Options{WordDecoder: wordDecoder, UnilateralDataHandler: handler, TLSConfig: s.tls}
-	if f := os.Getenv("ZZDEBUG"); f != "" {
-		w, _ := os.Create(f)
-		opts.DebugWriter = w
-	}
 	var c *imapclient.Client
 	switch s.imap.TLS {
 	case config.TLSNone:
@@ -159,7 +161,7 @@ func (s *Source) dial(ctx context.Context, handler *imapclient.UnilateralDataHan
 		return nil, fmt.Errorf("connect to %s: %w", s.imap.Addr, ctxErr(ctx, err))
 	}
 	sess := &session{c: c, raw: raw}
-	if err := s.login(ctx, sess); err != nil {
+	if err := s.login(sess, secret); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("log in to %s as %s: %w", s.imap.Addr, s.imap.Username, ctxErr(ctx, err))
 	}
@@ -169,11 +171,8 @@ func (s *Source) dial(ctx context.Context, handler *imapclient.UnilateralDataHan
 
 // login authenticates with the configured mechanism, then reads the
 // capabilities the server offers to logged-in clients.
-func (s *Source) login(ctx context.Context, sess *session) error {
-	secret, err := s.imap.Password.Value(ctx)
-	if err != nil {
-		return err
-	}
+func (s *Source) login(sess *session, secret string) error {
+	var err error
 	c := sess.c
 	switch {
 	case s.imap.Auth == config.AuthXOAuth2:

@@ -80,19 +80,21 @@ func (s *Source) syncFolder(ctx context.Context, sess *session, f mailbox, prev 
 	if err != nil {
 		return err
 	}
+	// Everything below the final UIDNEXT will have been read: the server's
+	// (possibly unknown, 0) or past the last UID found, when mail arrived
+	// since (a session sees arrivals in UID order, so none is skipped).
 	final := now
-	if final.UIDNext == 0 { // the server did not say: what we read is what there is
-		final.UIDNext = uint32(from)
-		if len(want) > 0 {
-			final.UIDNext = uint32(want[len(want)-1]) + 1
-		}
+	final.UIDNext = max(final.UIDNext, uint32(from))
+	if len(want) > 0 {
+		final.UIDNext = max(final.UIDNext, uint32(want[len(want)-1])+1)
 	}
-	before := st[statFetched]
+	fetched, stored := st[statFetched], st[statStored]
 	if err := s.read(ctx, sess, f.Name, want, final, st); err != nil {
 		return err
 	}
-	if n := st[statFetched] - before; n > 0 {
-		s.log.Info("folder synced", zap.String(keyFolder, f.Name), zap.Int64(keyFetched, n), zap.Duration(keyTook, time.Since(started)))
+	if n := st[statFetched] - fetched; n > 0 {
+		s.log.Info("folder synced", zap.String(keyFolder, f.Name), zap.Int64(keyFetched, n),
+			zap.Int64(keyStored, st[statStored]-stored), zap.Duration(keyTook, time.Since(started)))
 	}
 	return nil
 }

@@ -231,7 +231,7 @@ func newSourceWith(t *testing.T, addr string, folders []string, st *store.Store,
 	acct := config.Account{Name: "bob", Email: testUser, IMAP: &config.IMAP{
 		Addr: addr, TLS: config.TLSNone, Username: testUser, Password: pass, Folders: folders}}
 	backfill, _ := cadence.ParseSpan("365d")
-	src, err := New(acct, config.Sync{Backfill: backfill, Idle: true}, st, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))
+	src, err := New(acct, config.Sync{Backfill: backfill, Idle: true}, st, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,4 +289,9 @@ func storedIDs(t *testing.T, st *store.Store) map[string]cadence.Interaction {
 		out[in.Key] = in
 	}
 	return out
+}
+
+// testLogger logs warnings and errors into the test's output.
+func testLogger(t *testing.T) *zap.Logger {
+	return zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
 }

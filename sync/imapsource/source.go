@@ -24,7 +24,6 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
 	"go.uber.org/zap"
 
 	"github.com/touchbase/touchbase/config"
@@ -33,7 +32,6 @@ import (
 
 // Log field keys.
 const (
-	keySource  = "source"
 	keyFolder  = "folder"
 	keyAddr    = "addr"
 	keyFetched = "fetched"
@@ -57,12 +55,21 @@ type Source struct {
 	// tests make it small to see checkpoints).
 	batch int
 
-	mu   sync.Mutex // one pass at a time; guards sess
-	sess *session   // kept open between passes; nil when there is none
+	mu        sync.Mutex  // one pass at a time; guards the fields below
+	sess      *session    // kept open between passes; nil when there is none
+	lastPass  time.Time   // when the last pass ended
+	idleTimer *time.Timer // closes a connection no pass used for keepFor
 }
 
-// New returns the source of acct, whose IMAP settings must be set. It
-// reads the TLS CA file but neither connects nor touches the store.
+// keepFor is how long a connection is kept without a pass: long enough
+// for the usual poll intervals, short of servers' 30-minute autologout,
+// and a bound on what a Source dropped by a config reload holds open.
+const keepFor = 10 * time.Minute
+
+// New returns the source of acct, whose IMAP settings must be set. log is
+// the source's logger (the caller names the source in it). New reads the
+// TLS CA file but neither connects nor touches the store, which may be nil
+// when the source is only Checked.
 func New(acct config.Account, sync config.Sync, st *store.Store, log *zap.Logger) (*Source, error) {
 	if acct.IMAP == nil {
 		return nil, fmt.Errorf("account %s: no imap settings", acct.Name)
@@ -72,8 +79,7 @@ func New(acct config.Account, sync config.Sync, st *store.Store, log *zap.Logger
 		return nil, fmt.Errorf("account %s: %w", acct.Name, err)
 	}
 	name := "imap:" + acct.Name
-	s := &Source{name: name, acct: acct, imap: *acct.IMAP, sync: sync, st: st, tls: tlsCfg, now: time.Now, batch: batchSize,
-		log: log.With(zap.String(keySource, name))}
+	s := &Source{name: name, acct: acct, imap: *acct.IMAP, sync: sync, st: st, tls: tlsCfg, now: time.Now, batch: batchSize, log: log}
 	if s.imap.TLS == config.TLSNone {
 		s.log.Warn("imap without tls: password and mail headers cross the network in clear", zap.String(keyAddr, s.imap.Addr))
 	}
@@ -94,11 +100,26 @@ func (s *Source) Sync(ctx context.Context) (map[string]int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := stats{}
-	if err := s.pass(ctx, st); err != nil {
+	err := s.pass(ctx, st)
+	if err != nil {
 		s.drop()
-		return st, err
 	}
-	return st, nil
+	s.lastPass = time.Now()
+	if s.idleTimer == nil {
+		s.idleTimer = time.AfterFunc(keepFor, s.closeIdle)
+	} else {
+		s.idleTimer.Reset(keepFor)
+	}
+	return st, err
+}
+
+// closeIdle drops the kept connection unless a pass used it meanwhile.
+func (s *Source) closeIdle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if time.Since(s.lastPass) >= keepFor {
+		s.drop()
+	}
 }
 
 // pass lists the folders and syncs each that changed. A kept connection
@@ -154,6 +175,9 @@ func (s *Source) drop() {
 func (s *Source) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.idleTimer != nil {
+		s.idleTimer.Stop()
+	}
 	s.drop()
 	return nil
 }
@@ -185,21 +209,17 @@ func (s *Source) syncFolders(ctx context.Context, sess *session, boxes []mailbox
 	return nil
 }
 
-// survey lists the folders; on a connection with a folder selected it
-// first sends NOOP (pipelined: one round trip), without which a server may
-// report that folder's status as of its selection (Dovecot does).
+// survey lists the folders. On a connection with a folder selected it
+// first waits for a NOOP, without which a server may report that folder's
+// status as of its selection (Dovecot does). Not pipelined: Dovecot runs
+// pipelined NOOP and LIST concurrently, and LIST can answer first.
 func survey(sess *session) ([]mailbox, error) {
-	var noop *imapclient.Command
 	if sess.selected != "" {
-		noop = sess.c.Noop()
-	}
-	boxes, err := list(sess)
-	if noop != nil {
-		if nerr := noop.Wait(); err == nil && nerr != nil {
-			err = fmt.Errorf("noop: %w", nerr)
+		if err := sess.c.Noop().Wait(); err != nil {
+			return nil, fmt.Errorf("noop: %w", err)
 		}
 	}
-	return boxes, err
+	return list(sess)
 }
 
 // examine selects folder read-only (EXAMINE): nothing a sync does can

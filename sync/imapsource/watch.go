@@ -48,6 +48,10 @@ func (s *Source) Watch(ctx context.Context, changed func()) error {
 		first.c.Close()
 		return fmt.Errorf("watch %s: %w", s.acct.Name, ctxErr(ctx, err))
 	}
+	if len(folders) == 0 {
+		first.c.Close()
+		return fmt.Errorf("watch %s: no folder to watch", s.acct.Name)
+	}
 	targets := watchTargets(folders)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

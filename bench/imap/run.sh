@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# IMAP sync benchmark (issue 3) on the test bed's Dovecot, user carol:
+#
+#   bench/imap/run.sh [--messages 100000] [--rounds 3] [--reseed]
+#
+# Seeds carol's INBOX with the test bed's generator when it does not hold
+# --messages messages (or with --reseed), then runs each measurement as its
+# own process (so each peak RSS is its own):
+#   1. cold: the first bare FETCH and the first full sync after seeding
+#      (Dovecot builds its index and header cache);
+#   2. --rounds alternating rounds of the bare go-imap loop
+#      `UID FETCH 1:* (UID ENVELOPE INTERNALDATE)` and the full first-sync
+#      path (fetch + classify + store into a fresh SQLite store), and their
+#      median ratio (target >= 0.8);
+#   3. no-change re-sync of that store: commands per pass, time (target:
+#      a handful, < 50 ms);
+#   4. push latency: APPEND to stored interaction through IDLE.
+# Not part of `go test ./...`.
+set -euo pipefail
+
+messages=100000 rounds=3 reseed=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--messages) messages=$2; shift 2 ;;
+	--rounds) rounds=$2; shift 2 ;;
+	--reseed) reseed=1; shift ;;
+	*) echo "unknown option $1" >&2; exit 2 ;;
+	esac
+done
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+testbed=${TOUCHBASE_TESTBED:-$repo/../shared/testbed}
+user=carol@example.test pass=carol-pass
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+eval "$("$testbed/up" | grep '^TESTBED_[A-Z_]*=' | sed 's/^/export /')"
+addr=$TESTBED_IMAP_ADDR
+
+inbox=$TESTBED_DIR/mail/$user/Maildir/cur
+have=$(find "$inbox" -type f 2>/dev/null | wc -l)
+if [ -n "$reseed" ] || [ "$have" -ne "$messages" ]; then
+	echo "== seeding $messages messages into $user (had $have)"
+	start=$(date +%s.%N)
+	"$testbed/seed" --user "$user" --reset --messages "$messages" --events 0 --folder INBOX \
+		--customers 200 --days 1095 --seed 42
+	echo "seeded in $(echo "$(date +%s.%N) - $start" | bc) s"
+	cold=1
+fi
+
+echo "== building"
+go build -C "$repo" -o "$work/imapbench" ./bench/imap
+run() { "$work/imapbench" -addr "$addr" -user "$user" -pass "$pass" "$@"; }
+
+if [ -n "${cold:-}" ]; then
+	echo "== cold (first access after seeding)"
+	run -mode bare
+	run -mode sync -data "$work/store"
+fi
+
+echo "== $rounds rounds: bare loop vs full path"
+for i in $(seq "$rounds"); do
+	run -mode bare | tee -a "$work/bare.txt"
+	run -mode sync -data "$work/store" | tee -a "$work/sync.txt"
+done
+
+median() { # median of field $1 (key=value) in file $2
+	sed -n "s/.* $1=\([0-9.]*\).*/\1/p" "$2" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'
+}
+bare=$(median rate "$work/bare.txt")
+full=$(median rate "$work/sync.txt")
+rss=$(sed -n 's/.* peak_rss_mb=\([0-9.]*\).*/\1/p' "$work/sync.txt" | sort -n | tail -1)
+echo "== re-sync, no change"
+run -mode resync -data "$work/store" -passes 20
+echo "== push"
+run -mode idle -data "$work/store"
+
+echo
+echo "== figures ($messages messages, $(nproc) cores)"
+echo "bare loop:        $bare msg/s (median)"
+echo "full first sync:  $full msg/s (median)"
+echo "ratio:            $(echo "scale=2; $full / $bare" | bc) (target >= 0.8)"
+echo "peak RSS (sync):  $rss MB (target < 150)"

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// Wrong arguments exit 2 with one line on stderr naming the argument, and
+// print nothing on stdout; the ones the daemon checks (customer IDs,
+// silence targets) do the same through the daemon.
+func TestDataUsageErrors(t *testing.T) {
+	tests := []struct {
+		args   []string
+		want   string
+		daemon bool // also through the daemon
+	}{
+		{[]string{"customer", "nope"}, `customer "nope": no such customer`, true},
+		{[]string{"customer", "nope", "--at", "2026-11-27"}, `customer "nope": no such customer`, true},
+		{[]string{"customer"}, "accepts 1 arg(s), received 0", false},
+		{[]string{"customers", "--at", "next tuesday"}, `--at "next tuesday": want RFC 3339`, false},
+		{[]string{"customers", "extra"}, `unknown command "extra"`, false},
+		{[]string{"alerts", "--all=maybe"}, "invalid argument", false},
+		{[]string{"suggest", "--bogus"}, "unknown flag: --bogus", false},
+		{[]string{"silence"}, "silence needs a subcommand", false},
+		{[]string{"silence", "add", "acme"}, "silence add needs --until TIME", false},
+		{[]string{"silence", "add", "--until", "1d"}, "requires at least 1 arg(s)", false},
+		{[]string{"silence", "add", "acme", "--until", "soon"}, `--until "soon": want RFC 3339`, false},
+		{[]string{"silence", "add", "acme", "--until", "1d", "--from", "later"}, `--from "later": want RFC 3339`, false},
+		{[]string{"silence", "add", "acme", "--until", "2026-11-01"}, `--until "2026-11-01": the silence would end`, false},
+		{[]string{"silence", "add", "acme", "nope", "--until", "1d"}, `argument "nope": no customer with this ID`, true},
+		{[]string{"silence", "add", "acme/monthly", "--until", "1d"}, `customer acme has no commitment "monthly" (it has: weekly, reply)`, true},
+		{[]string{"silence", "remove"}, "accepts 1 arg(s), received 0", false},
+		{[]string{"webhooks"}, "webhooks needs a subcommand", false},
+		{[]string{"webhooks", "redeliver", "abc"}, `delivery ID "abc": want a number`, false},
+		{[]string{"webhooks", "redeliver", "-3"}, "unknown shorthand flag", false},
+		{[]string{"webhooks", "deliveries", "--state", "lost"}, `--state "lost": want pending, delivered or failed`, false},
+		{[]string{"webhooks", "deliveries", "--limit", "0"}, "--limit 0: want 1 or more", false},
+		{[]string{"webhooks", "test", "nope"}, `webhook "nope": no webhook of that name in`, false},
+	}
+	f := newFixture(t, "http://127.0.0.1:9")
+	check := func(t *testing.T, path string, args []string, want string) {
+		t.Helper()
+		code, out, errOut := f.run(path, args...)
+		if code != 2 || out != "" || !strings.HasPrefix(errOut, "touchbase: ") || strings.Count(errOut, "\n") != 1 ||
+			!strings.Contains(errOut, want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and one line with %q", args, code, out, errOut, want)
+		}
+	}
+	for _, tc := range tests {
+		check(t, f.config, tc.args, tc.want)
+	}
+	f.startDaemon()
+	for _, tc := range tests {
+		if tc.daemon {
+			check(t, f.cli, tc.args, tc.want)
+		}
+	}
+	// Nothing was stored by the rejected silences.
+	if code, out, _ := f.run(f.config, "silence", "list", "--all", "--json"); code != 0 || out != "[]\n" {
+		t.Errorf("silences after rejected adds: exit %d, %s; want none", code, out)
+	}
+}
+
+// A broken configuration is a usage error (2), naming the file.
+func TestDataCommandsBadConfig(t *testing.T) {
+	for _, args := range [][]string{{"customers"}, {"silence", "list"}, {"webhooks", "list"}} {
+		code, _, errOut := runCLI(t, append(args, "--config", "testdata/broken.yaml")...)
+		if code != 2 || !strings.HasPrefix(errOut, "testdata/broken.yaml:") {
+			t.Errorf("%v with a broken config: exit %d, stderr %q; want 2 naming the file", args, code, errOut)
+		}
+	}
+}

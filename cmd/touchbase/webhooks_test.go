@@ -1,0 +1,154 @@
+package main
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/touchbase/touchbase/store"
+)
+
+// receiver is a webhook endpoint that answers with status and records
+// what it got.
+type receiver struct {
+	*httptest.Server
+	status atomic.Int32
+	mu     sync.Mutex
+	got    []*http.Request
+	bodies [][]byte
+}
+
+func newReceiver(t *testing.T) *receiver {
+	r := &receiver{}
+	r.status.Store(http.StatusOK)
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		r.got, r.bodies = append(r.got, req), append(r.bodies, body)
+		r.mu.Unlock()
+		w.WriteHeader(int(r.status.Load()))
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *receiver) last(t *testing.T) (*http.Request, []byte) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.got) == 0 {
+		t.Fatal("the receiver got nothing")
+	}
+	return r.got[len(r.got)-1], r.bodies[len(r.bodies)-1]
+}
+
+// The fixture's evaluations queued deliveries (every event for ops,
+// slipped ones for chat) that nothing sent yet.
+func TestWebhooksGolden(t *testing.T) {
+	rcv := newReceiver(t)
+	f := newFixture(t, rcv.URL)
+	for _, tc := range []struct {
+		golden string
+		args   []string
+	}{
+		{"webhooks-list.golden", []string{"webhooks", "list"}},
+		{"webhooks-list.json.golden", []string{"webhooks", "list", "--json"}},
+		{"webhooks-deliveries.golden", []string{"webhooks", "deliveries"}},
+		{"webhooks-deliveries-chat.json.golden", []string{"webhooks", "deliveries", "--endpoint", "chat", "--state", "pending", "--limit", "2", "--json"}},
+		{"webhooks-deliveries-none.json.golden", []string{"webhooks", "deliveries", "--state", "failed", "--json"}},
+	} {
+		t.Run(tc.golden, func(t *testing.T) {
+			code, out, errOut := f.run(f.config, tc.args...)
+			if code != 0 || errOut != "" {
+				t.Fatalf("%v: exit %d, stderr %q", tc.args, code, errOut)
+			}
+			golden(t, tc.golden, normalize(out, rcv.URL))
+		})
+	}
+	if n := len(rcv.got); n != 0 {
+		t.Errorf("listing sent %d requests to the receiver", n)
+	}
+}
+
+// `webhooks test` sends a signed webhook.test at once and prints the
+// status; a non-2xx or an unreachable receiver exits 1. A failed test
+// delivery is replayable with redeliver, with the same webhook-id.
+func TestWebhooksTestAndRedeliver(t *testing.T) {
+	rcv := newReceiver(t)
+	f := newFixture(t, rcv.URL)
+
+	code, out, errOut := f.run(f.config, "webhooks", "test", "ops")
+	if code != 0 || out != "ops: 200 OK\n" || errOut != "" {
+		t.Fatalf("test ops: exit %d, stdout %q, stderr %q; want 0 and ops: 200 OK", code, out, errOut)
+	}
+	req, body := rcv.last(t)
+	checkSigned(t, req, body)
+	var ev struct{ Type string }
+	if json.Unmarshal(body, &ev); req.URL.Path != "/ops" || ev.Type != "webhook.test" {
+		t.Errorf("receiver got %s %s, want a webhook.test on /ops", req.URL.Path, body)
+	}
+
+	rcv.status.Store(http.StatusInternalServerError)
+	code, out, errOut = f.run(f.config, "webhooks", "test", "ops")
+	if code != 1 || out != "ops: 500 Internal Server Error\n" || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "test webhook ops") {
+		t.Errorf("test ops answered 500: exit %d, stdout %q, stderr %q; want 1, the status, one error line", code, out, errOut)
+	}
+	failed := deliveries(t, f, "--state", "failed")
+	if len(failed) != 1 || failed[0].EventType != "webhook.test" || failed[0].LastStatus != 500 {
+		t.Fatalf("failed deliveries %+v, want the one test answered 500", failed)
+	}
+
+	id := strconv.FormatInt(failed[0].ID, 10)
+	code, out, errOut = f.run(f.config, "webhooks", "redeliver", id)
+	want := "delivery " + id + " (webhook.test to ops, webhook-id " + failed[0].EventID + ") is pending again\n"
+	if code != 0 || out != want {
+		t.Errorf("redeliver %s: exit %d, stdout %q, stderr %q; want %q", id, code, out, errOut, want)
+	}
+	pending := deliveries(t, f, "--endpoint", "ops", "--state", "pending", "--limit", "1")
+	if len(pending) != 1 || pending[0].ID != failed[0].ID || pending[0].EventID != failed[0].EventID || len(pending[0].Log) != 1 {
+		t.Errorf("after redeliver: newest pending to ops %+v, want delivery %s with its webhook-id and attempt log", pending, id)
+	}
+
+	code, _, errOut = f.run(f.config, "webhooks", "redeliver", "9999")
+	if code != 1 || errOut != "touchbase: delivery 9999: no such delivery (see `touchbase webhooks deliveries`)\n" {
+		t.Errorf("redeliver 9999: exit %d, stderr %q; want 1 and no such delivery", code, errOut)
+	}
+
+	rcv.Close()
+	code, out, errOut = f.run(f.config, "webhooks", "test", "chat")
+	if code != 1 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "test webhook chat") {
+		t.Errorf("test with the receiver down: exit %d, stdout %q, stderr %q; want 1 and one error line", code, out, errOut)
+	}
+}
+
+func deliveries(t *testing.T, f *fixture, args ...string) []store.Delivery {
+	t.Helper()
+	code, out, errOut := f.run(f.config, append([]string{"webhooks", "deliveries", "--json"}, args...)...)
+	var ds []store.Delivery
+	if err := json.Unmarshal([]byte(out), &ds); code != 0 || err != nil {
+		t.Fatalf("deliveries %v: exit %d, %v, stderr %q", args, code, err, errOut)
+	}
+	return ds
+}
+
+// checkSigned verifies the Standard Webhooks signature with the fixture's
+// key: v1,base64(HMAC-SHA256(key, id.timestamp.body)).
+func checkSigned(t *testing.T, req *http.Request, body []byte) {
+	t.Helper()
+	mac := hmac.New(sha256.New, []byte("touchbase-cli-test-signing-key!!"))
+	mac.Write([]byte(req.Header.Get("webhook-id") + "." + req.Header.Get("webhook-timestamp") + "."))
+	mac.Write(body)
+	want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	if got := req.Header.Get("webhook-signature"); req.Header.Get("webhook-id") == "" || !strings.Contains(got, want) {
+		t.Errorf("webhook-signature %q, want %q", got, want)
+	}
+}
