@@ -2,11 +2,9 @@ package evaluate
 
 import (
 	"context"
-	"errors"
 	"maps"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -24,9 +22,8 @@ import (
 	"github.com/touchbase/touchbase/sync/imapsource"
 )
 
-// The integration test syncs a user of its own, erin, whom it adds to the
-// test bed: other packages' tests reset alice's, bob's, carol's and dave's
-// mailboxes and would pull an extra calendar into their counts.
+// The integration test syncs a user of its own, erin (in testbed.Users):
+// other packages' tests reset alice's, bob's, carol's and dave's mailboxes.
 const (
 	erin     = "erin@example.test"
 	erinPass = "erin-pass"
@@ -37,11 +34,10 @@ const (
 // moved and then deleted on the server. Each pass after the first reads
 // only the changes, and evaluates what a Runner loading everything finds.
 func TestIntegrationIncrementalPasses(t *testing.T) {
-	t.Setenv("TESTBED_USERS", testbed.Users+","+erin+":"+erinPass)
 	env := testbed.Up(t)
 	// The seed fixes erin's customers; another clock gives other messages.
 	seedNow := time.Now().Add(-2 * time.Hour).Unix()
-	seed(t, "--user", erin, "--messages", "300", "--events", "30", "--customers", "6", "--days", "200", "--seed", "5",
+	testbed.Seed(t, "--user", erin, "--messages", "300", "--events", "30", "--customers", "6", "--days", "200", "--seed", "5",
 		"--now", strconv.FormatInt(seedNow, 10), "--reset")
 	ctx := t.Context()
 	st, err := store.Open(ctx, t.TempDir())
@@ -101,7 +97,7 @@ func TestIntegrationIncrementalPasses(t *testing.T) {
 		meeting time.Time // when the planned meeting is held; zero: not at all
 	}{
 		{"new mail", func() {
-			seed(t, "--user", erin, "--messages", "20", "--events", "0", "--customers", "6", "--days", "3", "--seed", "5",
+			testbed.Seed(t, "--user", erin, "--messages", "20", "--events", "0", "--customers", "6", "--days", "3", "--seed", "5",
 				"--now", strconv.FormatInt(seedNow+3600, 10))
 		}, time.Time{}},
 		{"a meeting is planned", func() { davDo(t, "PUT", calURL+"incr.ics", event(start, contact)) }, start},
@@ -185,24 +181,6 @@ func seededCustomers(t *testing.T, st *store.Store) []cadence.Customer {
 			Location: time.UTC, Commitments: cms})
 	}
 	return out
-}
-
-// seed runs testbed/seed, again when it dies of SIGPIPE (exit 141): its
-// first_user pipes user_names into head under pipefail, which fails now
-// and then, more often with more users.
-func seed(t *testing.T, args ...string) {
-	t.Helper()
-	for try := 1; ; try++ {
-		out, err := exec.Command(filepath.Join(testbed.Dir(), "seed"), args...).CombinedOutput()
-		var exit *exec.ExitError
-		switch {
-		case err == nil:
-			return
-		case try < 5 && errors.As(err, &exit) && exit.ExitCode() == 141:
-			continue
-		}
-		t.Fatalf("testbed seed %v: %v\n%s", args, err, out)
-	}
 }
 
 // event is a one-hour meeting of erin's with attendee.

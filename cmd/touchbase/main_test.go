@@ -151,14 +151,27 @@ func TestStatusWithoutDaemon(t *testing.T) {
 	}
 }
 
-func TestRunOnceEmptyPlan(t *testing.T) {
+// TestRunOnceDeadSource: a pass whose only source cannot be reached is a
+// runtime failure (exit 1) naming the source, and still leaves the store
+// behind with the failure recorded for `status`.
+func TestRunOnceDeadSource(t *testing.T) {
 	path := setupConfig(t, "daemon.yaml", "HTTP_ADDR", "127.0.0.1:9464")
 	code, _, errOut := runCLI(t, "run", "--once", "--config", path)
-	if code != 0 {
-		t.Fatalf("run --once: exit %d, stderr %s", code, errOut)
+	last := errOut[strings.LastIndex(strings.TrimSuffix(errOut, "\n"), "\n")+1:]
+	if code != 1 || !strings.HasPrefix(last, "touchbase: imap:alice:") || !strings.Contains(last, "connection refused") {
+		t.Fatalf("run --once: exit %d, last line %q; want 1 and the failing source named", code, last)
 	}
-	if _, err := os.Stat(filepath.Join(filepath.Dir(path), "data", store.FileName)); err != nil {
-		t.Errorf("run --once did not create the store: %v", err)
+	st, err := store.Open(t.Context(), filepath.Join(filepath.Dir(path), "data"))
+	if err != nil {
+		t.Fatalf("run --once left no usable store: %v", err)
+	}
+	defer st.Close()
+	health, err := st.Sources(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(health) != 1 || health[0].Name != "imap:alice" || health[0].LastError == "" || !health[0].LastSuccessAt.IsZero() {
+		t.Errorf("source health after the failed pass: %+v, want imap:alice failing, never synced", health)
 	}
 }
 

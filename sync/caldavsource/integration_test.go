@@ -128,9 +128,10 @@ func windowRefresh(t *testing.T, srv server, src *Source, st *store.Store, now t
 func serverEdits(t *testing.T, srv server, src *Source, st *store.Store) {
 	calURL, user, pass := srv.calURL, srv.user, srv.pass
 	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 3)
-	past := day.AddDate(0, 0, -10)
+	past := day.AddDate(0, 0, -11)
 	f := func(t time.Time) string { return ":" + t.Format("20060102T150405Z") }
-	// A weekly series that started 10 days ago: past and future occurrences.
+	// A weekly series that started 8 days ago at 09:00: two occurrences in
+	// the past (8 and 1 days ago) whatever the time of day, four ahead.
 	series := vevent("edit-series@test", f(past.Add(9*time.Hour)), f(past.Add(10*time.Hour)), "Weekly with Carla", []string{"RRULE:FREQ=WEEKLY;COUNT=6"})
 	single := vevent("edit-single@test", f(day.Add(14*time.Hour)), f(day.Add(15*time.Hour)), "Planned review", nil)
 	davDo(t, "PUT", calURL+"edit-series.ics", user, pass, series)

@@ -141,6 +141,25 @@ func (s *testSession) Login(username, password string) error {
 	return nil
 }
 
+// Idle reports new mail like Dovecot does, including mail that arrived
+// between the client's EXAMINE and its IDLE: the memory server only reports
+// updates that arrive after it has registered the idler, a gap that made
+// the watch tests flaky. Polling every few milliseconds closes it.
+func (s *testSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if err := s.Poll(w, true); err != nil {
+			return err
+		}
+		select {
+		case <-stop:
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
 // List reports the registry's folders with their special-use attributes
 // (when the server has them) and, for LIST-STATUS, their status.
 func (s *testSession) List(w *imapserver.ListWriter, ref string, patterns []string, options *imap.ListOptions) error {

@@ -113,12 +113,17 @@ func (s *Source) idle(ctx context.Context, sess *session, folder string, changed
 	if _, err := sess.c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
 		return fail("examine", err)
 	}
-	changed()
-	for {
+	for first := true; ; first = false {
 		sess.raw.arm(stallLimit)
 		cmd, err := sess.c.Idle()
 		if err != nil {
 			return fail("idle", err)
+		}
+		if first {
+			// Only now is the server bound to report new mail: a signal
+			// sent right after EXAMINE would leave a gap before IDLE in
+			// which mail goes unreported until the next cycle's NOOP.
+			changed()
 		}
 		sess.raw.disarm() // IDLE may rightly be silent for its whole cycle
 		timer := time.NewTimer(idleCycle)
