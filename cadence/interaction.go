@@ -19,11 +19,13 @@ const (
 // Role is how a participant took part in an interaction.
 type Role string
 
-// Participant roles. Mail uses From/To/Cc; meetings use Organizer/Attendee.
+// Participant roles. Mail uses From/To/Cc/Bcc (Bcc only in the sender's
+// own copy); meetings use Organizer/Attendee.
 const (
 	From      Role = "from"
 	To        Role = "to"
 	Cc        Role = "cc"
+	Bcc       Role = "bcc"
 	Organizer Role = "organizer"
 	Attendee  Role = "attendee"
 )

@@ -90,9 +90,11 @@ func (c Commitment) NeedsCalendar() bool {
 	return true
 }
 
-// Stale says which kinds of sources are stale: every source of that kind
-// has not synced successfully within sync.stale_after. A kind with no
-// configured source is never stale.
+// Stale says which kinds of sources are stale: at least one source of that
+// kind has not synced successfully within sync.stale_after. Any account's
+// mailbox may hold a customer's mail, so one broken account is enough to
+// make "no contact" unprovable. A kind with no configured source is never
+// stale.
 type Stale struct {
 	Mail     bool
 	Calendar bool

@@ -176,7 +176,7 @@ func TestStatus(t *testing.T) {
 	ctx := t.Context()
 	must(t, d.store.RecordSyncSuccess(ctx, "imap:alice", now.Add(-10*time.Minute), map[string]int64{"fetched": 7}))
 	must(t, d.store.RecordSyncSuccess(ctx, "caldav:alice", now.Add(-3*time.Hour), nil))
-	must(t, d.store.RecordSyncFailure(ctx, "caldav:alice", now.Add(-time.Hour), "dial tcp: refused"))
+	must(t, d.store.RecordSyncFailure(ctx, "caldav:alice", now.Add(-time.Hour), "dial tcp: refused", nil))
 	must(t, d.store.RecordSyncSuccess(ctx, "imap:gone", now, nil)) // no longer configured
 	must(t, d.store.Enqueue(ctx, []store.Event{{ID: "e1", Type: "webhook.test", CreatedAt: now, Payload: []byte("{}")}},
 		func(string) []string { return []string{"ops", "slack"} }))

@@ -19,14 +19,20 @@ import (
 type fakeSource struct {
 	name   string
 	errs   []error       // result of call i; nil beyond the end
-	stored map[int]int64 // "stored" stat of call i
+	stored map[int]int64 // "stored" stat of call i, failed or not
 	gate   chan struct{} // when set, each Sync waits for one receive
 	log    *eventLog     // when set, records "sync <name>"
 	mu     sync.Mutex
 	calls  []time.Time
+	closed atomic.Int32 // Close calls
 }
 
 func (f *fakeSource) Name() string { return f.name }
+
+func (f *fakeSource) Close() error {
+	f.closed.Add(1)
+	return nil
+}
 
 func (f *fakeSource) Sync(ctx context.Context) (map[string]int64, error) {
 	f.mu.Lock()
@@ -44,7 +50,9 @@ func (f *fakeSource) Sync(ctx context.Context) (map[string]int64, error) {
 		}
 	}
 	if n < len(f.errs) && f.errs[n] != nil {
-		return nil, f.errs[n]
+		// What a real source stored before failing, like a batch written
+		// before the connection dropped.
+		return map[string]int64{"stored": f.stored[n]}, f.errs[n]
 	}
 	return map[string]int64{"fetched": 1, "stored": f.stored[n]}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -85,8 +86,22 @@ func (r *runner) start(ctx context.Context) {
 	}
 	go func() {
 		wg.Wait()
+		r.closeSources()
 		close(r.done)
 	}()
+}
+
+// closeSources releases what the plan's sources keep between passes (an
+// IMAP connection kept for the next poll): after a reload or at shutdown
+// nobody will use it again.
+func (r *runner) closeSources() {
+	for _, src := range r.plan.Sources {
+		if c, ok := src.(io.Closer); ok {
+			if err := c.Close(); err != nil {
+				r.log.Debug("close source", zap.String(keySource, src.Name()), zap.Error(err))
+			}
+		}
+	}
 }
 
 // stop cancels the loops and returns a channel closed once they all ended.
@@ -114,6 +129,7 @@ func (r *runner) once(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
+	r.closeSources()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -206,9 +222,17 @@ func (r *runner) syncOnce(ctx context.Context, src Source, w *worker) error {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
 	r.m.syncs.WithLabelValues(name).Inc()
+	// A failed pass may have stored part of its work (whole batches, each
+	// with the sync state covering it): count it and evaluate it.
+	for _, k := range changeStats {
+		if stats[k] > 0 {
+			defer signal(r.evalReq)
+			break
+		}
+	}
 	if err != nil {
 		r.m.syncFailures.WithLabelValues(name).Inc()
-		if rerr := r.st.RecordSyncFailure(rctx, name, started, err.Error()); rerr != nil {
+		if rerr := r.st.RecordSyncFailure(rctx, name, started, err.Error(), stats); rerr != nil {
 			r.log.Error("record sync failure", zap.String(keySource, name), zap.Error(rerr))
 		}
 		return err
@@ -219,12 +243,6 @@ func (r *runner) syncOnce(ctx context.Context, src Source, w *worker) error {
 	}
 	r.log.Debug("synced", zap.String(keySource, name), zap.Any(keyStats, stats),
 		zap.Duration(keyDuration, r.now().Sub(started)))
-	for _, k := range changeStats {
-		if stats[k] > 0 {
-			signal(r.evalReq)
-			break
-		}
-	}
 	return nil
 }
 

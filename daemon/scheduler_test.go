@@ -167,16 +167,19 @@ func TestEvaluateAndDeliverSchedule(t *testing.T) {
 	tests := []struct {
 		name     string
 		storedOn map[int]int64 // sync index → "stored"; polls every 30 s
+		errs     []error
 		want     []time.Duration
 	}{
-		{"stored at start", map[int]int64{0: 2}, []time.Duration{0, m, 2 * m}},
-		{"nothing stored", nil, []time.Duration{m, 2 * m}},
-		{"stored on second sync", map[int]int64{1: 1}, []time.Duration{30 * s, 90 * s}},
+		{"stored at start", map[int]int64{0: 2}, nil, []time.Duration{0, m, 2 * m}},
+		{"nothing stored", nil, nil, []time.Duration{m, 2 * m}},
+		{"stored on second sync", map[int]int64{1: 1}, nil, []time.Duration{30 * s, 90 * s}},
+		{"stored, then failed", map[int]int64{0: 3}, []error{errFake}, []time.Duration{0, m, 2 * m}},
+		{"failed, nothing stored", nil, []error{errFake}, []time.Duration{m, 2 * m}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				src := &fakeSource{name: "caldav:alice", stored: tc.storedOn}
+				src := &fakeSource{name: "caldav:alice", stored: tc.storedOn, errs: tc.errs}
 				eval, deliv := &stepRecorder{}, &stepRecorder{}
 				plan := &Plan{Sources: []Source{src}, Evaluate: eval.evaluate, Deliver: deliv.deliver}
 				r, _, closeStore := testRunner(t, plan, config.Sync{PollInterval: 30 * s})
@@ -189,6 +192,9 @@ func TestEvaluateAndDeliverSchedule(t *testing.T) {
 					t.Errorf("evaluations at %v, want %v", got, tc.want)
 				}
 				checkDeliveries(t, deliv.offsets(start), tc.want)
+				if n := src.closed.Load(); n != 1 {
+					t.Errorf("source closed %d times after the runner stopped, want 1", n)
+				}
 				if eval.maxFlight.Load() != 1 || deliv.maxFlight.Load() != 1 {
 					t.Errorf("max concurrent calls: evaluate %d, deliver %d; want 1 each", eval.maxFlight.Load(), deliv.maxFlight.Load())
 				}
@@ -261,6 +267,11 @@ func TestRunOnce(t *testing.T) {
 	events := log.list()
 	if len(events) != 5 || events[3] != "evaluate" || events[4] != "deliver" {
 		t.Fatalf("events %q: want 3 syncs, then evaluate, then deliver", events)
+	}
+	for _, src := range srcs {
+		if n := src.closed.Load(); n != 1 {
+			t.Errorf("%s closed %d times after the pass, want 1", src.name, n)
+		}
 	}
 	syncs := slices.Sorted(slices.Values(events[:3]))
 	if want := []string{"sync caldav:alice", "sync imap:alice", "sync imap:bob"}; !slices.Equal(syncs, want) {

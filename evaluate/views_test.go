@@ -101,7 +101,7 @@ func TestAlertsView(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A calendar that has failed for three hours is listed as an alert too.
-	if err := f.st.RecordSyncFailure(t.Context(), "caldav:alice", f.now.Add(-3*time.Hour), "connection refused"); err != nil {
+	if err := f.st.RecordSyncFailure(t.Context(), "caldav:alice", f.now.Add(-3*time.Hour), "connection refused", nil); err != nil {
 		t.Fatal(err)
 	}
 	as, err := f.r.Alerts(t.Context(), true)

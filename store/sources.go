@@ -47,19 +47,31 @@ func recordSyncSuccess(ctx context.Context, tx *sql.Tx, source string, t time.Ti
 	return nil
 }
 
-// RecordSyncFailure marks a failed attempt of source at t. errText must not
-// contain secrets; callers pass the wrapped error's text.
-func (s *Store) RecordSyncFailure(ctx context.Context, source string, t time.Time, errText string) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO sources (name, last_attempt_at, failing_since, consecutive_failures, last_error)
-		VALUES (?, ?, ?, 1, ?)
-		ON CONFLICT (name) DO UPDATE SET last_attempt_at = excluded.last_attempt_at,
-		failing_since = CASE WHEN sources.failing_since = 0 THEN excluded.failing_since ELSE sources.failing_since END,
-		consecutive_failures = sources.consecutive_failures + 1, last_error = excluded.last_error`,
-		source, ms(t), ms(t), errText)
-	if err != nil {
-		return fmt.Errorf("record sync failure of %s: %w", source, err)
-	}
-	return nil
+// RecordSyncFailure marks a failed attempt of source at t and adds the
+// stats of what the pass did store before it failed (nil for none) to the
+// source's totals. errText must not contain secrets; callers pass the
+// wrapped error's text.
+func (s *Store) RecordSyncFailure(ctx context.Context, source string, t time.Time, errText string, stats map[string]int64) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		total, err := sourceStats(ctx, tx, source)
+		if err != nil {
+			return err
+		}
+		for k, v := range stats {
+			total[k] += v
+		}
+		b, _ := json.Marshal(total)
+		_, err = tx.ExecContext(ctx, `INSERT INTO sources (name, last_attempt_at, failing_since, consecutive_failures, last_error, stats)
+			VALUES (?, ?, ?, 1, ?, ?)
+			ON CONFLICT (name) DO UPDATE SET last_attempt_at = excluded.last_attempt_at,
+			failing_since = CASE WHEN sources.failing_since = 0 THEN excluded.failing_since ELSE sources.failing_since END,
+			consecutive_failures = sources.consecutive_failures + 1, last_error = excluded.last_error, stats = excluded.stats`,
+			source, ms(t), ms(t), errText, string(b))
+		if err != nil {
+			return fmt.Errorf("record sync failure of %s: %w", source, err)
+		}
+		return nil
+	})
 }
 
 func sourceStats(ctx context.Context, tx *sql.Tx, source string) (map[string]int64, error) {

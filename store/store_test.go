@@ -39,6 +39,30 @@ func TestOpenMigratesAndReopens(t *testing.T) {
 	}
 }
 
+// TestConcurrentFirstOpen: a CLI command and the daemon opening a fresh
+// data_dir at the same moment both end with a migrated store; neither
+// fails on a migration the other applied first.
+func TestConcurrentFirstOpen(t *testing.T) {
+	for round := 0; round < 10; round++ {
+		dir := t.TempDir()
+		errs := make(chan error, 4)
+		for range 4 {
+			go func() {
+				s, err := Open(t.Context(), dir)
+				if err == nil {
+					err = s.Close()
+				}
+				errs <- err
+			}()
+		}
+		for range 4 {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: concurrent open: %v", round, err)
+			}
+		}
+	}
+}
+
 // TestMigrateFromEveryVersion builds the database at each earlier schema
 // version (0 is an empty file), writes an interaction where the schema has
 // one, and checks Open brings it to the latest version without losing it.

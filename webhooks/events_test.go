@@ -96,7 +96,7 @@ func TestSyncEventsDelivered(t *testing.T) {
 	e := newEnv(t, hook(t, "ops", rc.URL))
 	d := e.dispatcher(t, WithSyncFailingAfter(time.Hour))
 	ctx := t.Context()
-	if err := e.st.RecordSyncFailure(ctx, "caldav:bob", t0, "propfind: 503"); err != nil {
+	if err := e.st.RecordSyncFailure(ctx, "caldav:bob", t0, "propfind: 503", nil); err != nil {
 		t.Fatal(err)
 	}
 	steps := []struct {

@@ -14,10 +14,6 @@ import (
 	"github.com/touchbase/touchbase/cadence"
 )
 
-// roleBcc marks a blind-copy recipient: only a sender's own copy (Sent)
-// shows them, and a customer reached in Bcc was still contacted.
-const roleBcc cadence.Role = "bcc"
-
 // Limits on stored values.
 const (
 	maxSubjectBytes = 998 // RFC 5322 line length
@@ -47,7 +43,7 @@ func classify(raw []byte, internal time.Time, account string) (cadence.Interacti
 	for _, r := range []struct {
 		f    field
 		role cadence.Role
-	}{{fFrom, cadence.From}, {fTo, cadence.To}, {fCc, cadence.Cc}, {fBcc, roleBcc}} {
+	}{{fFrom, cadence.From}, {fTo, cadence.To}, {fCc, cadence.Cc}, {fBcc, cadence.Bcc}} {
 		for _, a := range parseAddresses(h[r.f]) {
 			in.Participants = appendParticipant(in.Participants, cadence.Participant{Address: a.Addr, Name: a.Name, Role: r.role})
 		}
