@@ -11,6 +11,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"go.uber.org/zap"
 
+	"github.com/touchbase/touchbase/cadence"
 	"github.com/touchbase/touchbase/config"
 	"github.com/touchbase/touchbase/store"
 )
@@ -65,7 +66,7 @@ func TestKillBetweenSendAndRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev, err := NewEvent(EventID("crash test"), CommitmentSlipped, time.Now(), map[string]any{"customer": map[string]string{"id": "acme"}})
+	ev, err := NewEvent(cadence.EventID("crash test"), CommitmentSlipped, time.Now(), map[string]any{"customer": map[string]string{"id": "acme"}})
 	if err != nil {
 		t.Fatal(err)
 	}

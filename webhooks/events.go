@@ -3,14 +3,12 @@ package webhooks
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base32"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
+	"github.com/touchbase/touchbase/cadence"
 	"github.com/touchbase/touchbase/config"
 	"github.com/touchbase/touchbase/store"
 )
@@ -24,17 +22,6 @@ const (
 	SyncRecovered       = "sync.recovered"
 	WebhookTest         = "webhook.test"
 )
-
-var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
-
-// EventID derives a webhook-id from the parts that identify an event
-// ("msg_" and 32 base32 characters of their SHA-256), so the same event
-// produced twice — after a restart, by a rebuilt state — has the same ID
-// and Enqueue keeps only one.
-func EventID(parts ...string) string {
-	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
-	return "msg_" + strings.ToLower(idEncoding.EncodeToString(h[:20]))
-}
 
 // body is the standard webhook body.
 type body struct {
@@ -89,7 +76,7 @@ func syncEvents(sources []store.SourceStatus, open map[string]store.Event, after
 	var out []store.Event
 	for _, src := range sources {
 		failing := !src.FailingSince.IsZero()
-		failID := EventID(SyncFailing, src.Name, src.FailingSince.UTC().Format(time.RFC3339Nano))
+		failID := cadence.EventID(SyncFailing, src.Name, src.FailingSince.UTC().Format(time.RFC3339Nano))
 		if prev, ok := open[src.Name]; ok && (!failing || prev.ID != failID) {
 			ev, err := recoveredEvent(src, prev, now)
 			if err != nil {
@@ -160,7 +147,7 @@ func recoveredEvent(src store.SourceStatus, prev store.Event, now time.Time) (st
 	}
 	data := SyncData{Source: src.Name, FailingSince: was.Data.FailingSince, LastSuccessAt: timePtr(src.LastSuccessAt),
 		RecoveredAt: timePtr(recovered), FailingEventID: prev.ID}
-	return NewEvent(EventID(SyncRecovered, prev.ID), SyncRecovered, now, data)
+	return NewEvent(cadence.EventID(SyncRecovered, prev.ID), SyncRecovered, now, data)
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -182,6 +169,6 @@ type TestData struct {
 func testEvent(endpoint string, now time.Time) (store.Event, error) {
 	nonce := make([]byte, 8)
 	_, _ = rand.Read(nonce) // never fails (crypto/rand)
-	return NewEvent(EventID(WebhookTest, endpoint, hex.EncodeToString(nonce)), WebhookTest, now,
+	return NewEvent(cadence.EventID(WebhookTest, endpoint, hex.EncodeToString(nonce)), WebhookTest, now,
 		TestData{Endpoint: endpoint, Message: "Test event from Touchbase: this endpoint receives its webhooks."})
 }

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/touchbase/touchbase/cadence"
 	"github.com/touchbase/touchbase/config"
 	"github.com/touchbase/touchbase/store"
 )
@@ -155,9 +156,9 @@ func hook(t *testing.T, name, url string) config.Webhook {
 func slipped(t *testing.T, cust string, offset time.Duration) store.Event {
 	t.Helper()
 	at := t0.Add(offset)
-	data := map[string]any{"alert_id": EventID("alert", cust, at.String()), "customer": map[string]string{"id": cust, "name": cust},
+	data := map[string]any{"alert_id": cadence.EventID("alert", cust, at.String()), "customer": map[string]string{"id": cust, "name": cust},
 		"commitment": map[string]string{"name": "weekly-status", "type": "cadence"}, "due_at": at.Add(-time.Hour), "last_interaction_at": nil}
-	ev, err := NewEvent(EventID(CommitmentSlipped, cust, at.String()), CommitmentSlipped, at, data)
+	ev, err := NewEvent(cadence.EventID(CommitmentSlipped, cust, at.String()), CommitmentSlipped, at, data)
 	if err != nil {
 		t.Fatal(err)
 	}

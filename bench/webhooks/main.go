@@ -30,6 +30,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/touchbase/touchbase/cadence"
 	"github.com/touchbase/touchbase/config"
 	"github.com/touchbase/touchbase/store"
 	"github.com/touchbase/touchbase/webhooks"
@@ -247,14 +248,14 @@ func event(i, customers int) store.Event {
 	now := time.Now()
 	cust := fmt.Sprintf("customer-%04d", i%customers)
 	data := map[string]any{
-		"alert_id":            webhooks.EventID("alert", cust, fmt.Sprint(i)),
+		"alert_id":            cadence.EventID("alert", cust, fmt.Sprint(i)),
 		"customer":            map[string]string{"id": cust, "name": "Customer " + cust, "owner": "alice"},
 		"commitment":          map[string]string{"name": "weekly-status", "type": "cadence"},
 		"due_at":              now.Add(-48 * time.Hour).UTC(),
 		"last_interaction_at": now.Add(-9 * 24 * time.Hour).UTC(),
 		"observed":            map[string]any{"contacts_30d": 4, "contacts_90d": 13, "median_interval": "168h0m0s"},
 	}
-	ev, err := webhooks.NewEvent(webhooks.EventID("bench", fmt.Sprint(i), now.String()), webhooks.CommitmentSlipped, now, data)
+	ev, err := webhooks.NewEvent(cadence.EventID("bench", fmt.Sprint(i), now.String()), webhooks.CommitmentSlipped, now, data)
 	if err != nil {
 		panic(err) // a map of strings always encodes
 	}

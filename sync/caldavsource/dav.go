@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -12,9 +11,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
+
+	"github.com/touchbase/touchbase/config"
 )
 
 // XML namespaces of WebDAV (RFC 4918), CalDAV (RFC 4791) and the Apple
@@ -46,16 +46,9 @@ func newHTTPClient(caFile string) (*http.Client, error) {
 	tr.ResponseHeaderTimeout = 2 * time.Minute // Radicale's first sync-collection on 5k items takes ~6 s
 	tr.MaxIdleConnsPerHost = 4
 	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
+		pool, err := config.RootCAs(caFile)
 		if err != nil {
-			return nil, fmt.Errorf("read tls_ca_file: %w", err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls_ca_file %s holds no PEM certificate", caFile)
+			return nil, err
 		}
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}

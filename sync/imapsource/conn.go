@@ -3,11 +3,9 @@ package imapsource
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"sync"
 	"time"
 
@@ -101,23 +99,11 @@ func tlsConfig(addr, caFile string) (*tls.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("imap address %q: %w", addr, err)
 	}
-	cfg := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
-	if caFile == "" {
-		return cfg, nil
-	}
-	pem, err := os.ReadFile(caFile)
+	pool, err := config.RootCAs(caFile)
 	if err != nil {
-		return nil, fmt.Errorf("read tls_ca_file: %w", err)
+		return nil, err
 	}
-	pool, err := x509.SystemCertPool()
-	if err != nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("tls_ca_file %s: no PEM certificates", caFile)
-	}
-	cfg.RootCAs = pool
-	return cfg, nil
+	return &tls.Config{ServerName: host, RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }
 
 // dial connects to the account's server (implicit TLS, STARTTLS or plain)
