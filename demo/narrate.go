@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"sort"
@@ -195,7 +196,14 @@ func ago(t *time.Time, now time.Time) string {
 	if t == nil {
 		return "never"
 	}
-	return fmt.Sprintf("%.0f days ago", now.Sub(*t).Hours()/24)
+	switch days := math.Round(now.Sub(*t).Hours() / 24); days {
+	case 0:
+		return "today"
+	case 1:
+		return "1 day ago"
+	default:
+		return fmt.Sprintf("%.0f days ago", days)
+	}
 }
 
 func (n *narrator) when(t *time.Time) string {
