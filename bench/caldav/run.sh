@@ -8,7 +8,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 testbed="${TOUCHBASE_TESTBED:-$repo/../shared/testbed}"
 # The same users as internal/testbed, so `up` does not drop anyone's account.
-export TESTBED_USERS="${TESTBED_USERS:-alice@example.test:alice-pass,bob@example.test:bob-pass,carol@example.test:carol-pass,dave@example.test:dave-pass}"
+export TESTBED_USERS="${TESTBED_USERS:-$(sed -n 's/^const Users = "\(.*\)"$/\1/p' "$repo/internal/testbed/testbed.go")}"
 env="$("$testbed/up")"
 export TESTBED_CALDAV_URL="$(sed -n 's/^TESTBED_CALDAV_URL=//p' <<<"$env")"
 export TESTBED_DIR="$(sed -n 's/^TESTBED_DIR=//p' <<<"$env")"
