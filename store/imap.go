@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -123,9 +124,11 @@ const (
 func saveMails(ctx context.Context, tx *sql.Tx, mails []cadence.Interaction, account, locator string, now time.Time) ([]bool, error) {
 	stmts := stmtCache{tx: tx, stmts: map[string]*sql.Stmt{}}
 	defer stmts.close()
-	// Rows go in in key order, participants in address order: the keys
-	// (Message-IDs) are random, and B-tree inserts in order touch each
-	// index page once per batch instead of once per row.
+	// Rows go in in key order, participants and sources in ID order: the
+	// keys (Message-IDs) are random, and B-tree inserts in order touch each
+	// index page once per batch instead of once per row; new IDs follow
+	// the key order, so participants and sources (keyed by ID) are
+	// appended.
 	order := make([]int, len(mails))
 	for i := range order {
 		order[i] = i
@@ -151,7 +154,7 @@ func saveMails(ctx context.Context, tx *sql.Tx, mails []cadence.Interaction, acc
 		return nil, err
 	}
 	sources := make([]any, 0, 3*len(mails))
-	for _, in := range mails {
+	for _, in := range sorted {
 		sources = append(sources, ids[in.Key], account, locator)
 	}
 	if err := insertRows(ctx, &stmts, `INSERT OR IGNORE INTO interaction_sources (interaction_id, account, locator) VALUES `, 3, sources); err != nil {
@@ -161,7 +164,7 @@ func saveMails(ctx context.Context, tx *sql.Tx, mails []cadence.Interaction, acc
 }
 
 // insertPeople adds the mails' participants (existing ones are kept), in
-// address order for the address index's sake.
+// primary-key order.
 func insertPeople(ctx context.Context, stmts *stmtCache, mails []cadence.Interaction, ids map[string]int64) error {
 	type person struct {
 		id               int64
@@ -173,7 +176,12 @@ func insertPeople(ctx context.Context, stmts *stmtCache, mails []cadence.Interac
 			ps = append(ps, person{ids[in.Key], p.Address, p.Name, string(p.Role)})
 		}
 	}
-	slices.SortFunc(ps, func(a, b person) int { return strings.Compare(a.addr, b.addr) })
+	slices.SortFunc(ps, func(a, b person) int {
+		if a.id != b.id {
+			return cmp.Compare(a.id, b.id)
+		}
+		return strings.Compare(a.addr, b.addr)
+	})
 	values := make([]any, 0, 4*len(ps))
 	for _, p := range ps {
 		values = append(values, p.id, p.addr, p.name, p.role)

@@ -34,11 +34,15 @@ user=carol@example.test pass=carol-pass
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-eval "$("$testbed/up" | grep '^TESTBED_[A-Z_]*=' | sed 's/^/export /')"
+# up may die of SIGPIPE (exit 141) while printing: try again.
+for try in 1 2 3 4 5; do
+	eval "$("$testbed/up" | grep '^TESTBED_[A-Z_]*=' | sed 's/^/export /')" || true
+	[ -n "${TESTBED_IMAP_ADDR:-}" ] && break
+done
 addr=$TESTBED_IMAP_ADDR
 
 inbox=$TESTBED_DIR/mail/$user/Maildir/cur
-have=$(find "$inbox" -type f 2>/dev/null | wc -l)
+have=$(find "$inbox" -type f 2>/dev/null | wc -l || true)
 if [ -n "$reseed" ] || [ "$have" -ne "$messages" ]; then
 	echo "== seeding $messages messages into $user (had $have)"
 	start=$(date +%s.%N)
