@@ -1,7 +1,6 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -82,11 +81,11 @@ func (s *Store) SaveMail(ctx context.Context, account, folder string, mails []ca
 		// The statements run without ctx's cancellation (modernc starts a
 		// watcher goroutine per statement for a cancellable context); the
 		// transaction, begun with ctx, is still rolled back when it ends.
-		created, err := saveMails(context.WithoutCancel(ctx), tx, mails, account, "imap:"+folder, now)
+		sorted, created, err := saveMails(context.WithoutCancel(ctx), tx, mails, account, "imap:"+folder, now)
 		if err != nil {
 			return err
 		}
-		for i, in := range mails {
+		for i, in := range sorted {
 			if created[i] {
 				res.Created++
 				if in.Filter != cadence.Counts {
@@ -119,9 +118,10 @@ const (
 
 // saveMails is upsertInteraction (replace = false) for many mails at once,
 // with multi-row statements: a first sync writes a hundred thousand mails,
-// and per-row statements cost most of its time. It returns, per mail,
-// whether it was new to the store.
-func saveMails(ctx context.Context, tx *sql.Tx, mails []cadence.Interaction, account, locator string, now time.Time) ([]bool, error) {
+// and per-row statements cost most of its time. It returns the mails in
+// the order written and, for each, whether it was new to the store (of
+// several copies of one key, the first).
+func saveMails(ctx context.Context, tx *sql.Tx, mails []cadence.Interaction, account, locator string, now time.Time) ([]*cadence.Interaction, []bool, error) {
 	stmts := stmtCache{tx: tx, stmts: map[string]*sql.Stmt{}}
 	defer stmts.close()
 	// Rows go in in key order, participants and sources in ID order: the
@@ -129,62 +129,47 @@ func saveMails(ctx context.Context, tx *sql.Tx, mails []cadence.Interaction, acc
 	// index page once per batch instead of once per row; new IDs follow
 	// the key order, so participants and sources (keyed by ID) are
 	// appended.
-	order := make([]int, len(mails))
-	for i := range order {
-		order[i] = i
+	sorted := make([]*cadence.Interaction, len(mails))
+	for i := range mails {
+		sorted[i] = &mails[i]
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(mails[a].Key, mails[b].Key) })
-	sorted := make([]cadence.Interaction, len(mails))
-	for i, j := range order {
-		sorted[i] = mails[j]
-	}
-	createdSorted := make([]bool, len(mails))
-	ids := make(map[string]int64, len(mails))
+	slices.SortStableFunc(sorted, func(a, b *cadence.Interaction) int { return strings.Compare(a.Key, b.Key) })
+	created := make([]bool, len(sorted))
+	ids := make([]int64, len(sorted))
+	known := make(map[string]int64, len(sorted))
 	for start := 0; start < len(sorted); start += mailRowsPerStmt {
-		chunk := sorted[start:min(start+mailRowsPerStmt, len(sorted))]
-		if err := insertMails(ctx, &stmts, chunk, account, now, ids, createdSorted[start:]); err != nil {
-			return nil, err
+		end := min(start+mailRowsPerStmt, len(sorted))
+		if err := insertMails(ctx, &stmts, sorted[start:end], account, now, known, ids[start:end], created[start:end]); err != nil {
+			return nil, nil, err
 		}
 	}
-	created := make([]bool, len(mails))
-	for i, j := range order {
-		created[j] = createdSorted[i]
+	if err := insertPeople(ctx, &stmts, sorted, ids); err != nil {
+		return nil, nil, err
 	}
-	if err := insertPeople(ctx, &stmts, mails, ids); err != nil {
-		return nil, err
-	}
-	sources := make([]any, 0, 3*len(mails))
-	for _, in := range sorted {
-		sources = append(sources, ids[in.Key], account, locator)
+	sources := make([]any, 0, 3*len(sorted))
+	for i := range sorted {
+		if i == 0 || ids[i] != ids[i-1] {
+			sources = append(sources, ids[i], account, locator)
+		}
 	}
 	if err := insertRows(ctx, &stmts, `INSERT OR IGNORE INTO interaction_sources (interaction_id, account, locator) VALUES `, 3, sources); err != nil {
-		return nil, fmt.Errorf("insert sources: %w", err)
+		return nil, nil, fmt.Errorf("insert sources: %w", err)
 	}
-	return created, nil
+	return sorted, created, nil
 }
 
-// insertPeople adds the mails' participants (existing ones are kept), in
-// primary-key order.
-func insertPeople(ctx context.Context, stmts *stmtCache, mails []cadence.Interaction, ids map[string]int64) error {
-	type person struct {
-		id               int64
-		addr, name, role string
-	}
-	var ps []person
+// insertPeople adds the mails' participants (existing ones are kept); ids
+// are the mails' interaction IDs.
+func insertPeople(ctx context.Context, stmts *stmtCache, mails []*cadence.Interaction, ids []int64) error {
+	n := 0
 	for _, in := range mails {
-		for _, p := range in.Participants {
-			ps = append(ps, person{ids[in.Key], p.Address, p.Name, string(p.Role)})
-		}
+		n += len(in.Participants)
 	}
-	slices.SortFunc(ps, func(a, b person) int {
-		if a.id != b.id {
-			return cmp.Compare(a.id, b.id)
+	values := make([]any, 0, 4*n)
+	for i, in := range mails {
+		for _, p := range in.Participants {
+			values = append(values, ids[i], p.Address, p.Name, string(p.Role))
 		}
-		return strings.Compare(a.addr, b.addr)
-	})
-	values := make([]any, 0, 4*len(ps))
-	for _, p := range ps {
-		values = append(values, p.id, p.addr, p.name, p.role)
 	}
 	if err := insertRows(ctx, stmts, `INSERT OR IGNORE INTO participants (interaction_id, address, name, role) VALUES `, 4, values); err != nil {
 		return fmt.Errorf("insert participants: %w", err)
@@ -192,9 +177,10 @@ func insertPeople(ctx context.Context, stmts *stmtCache, mails []cadence.Interac
 	return nil
 }
 
-// insertMails inserts the interactions of chunk that are new, records
-// every chunk key's id in ids and marks the new ones in created.
-func insertMails(ctx context.Context, stmts *stmtCache, chunk []cadence.Interaction, account string, now time.Time, ids map[string]int64, created []bool) error {
+// insertMails inserts the interactions of chunk that are new and sets
+// their IDs in ids, marking the new ones in created. known holds the IDs
+// of the keys seen so far in the batch, and gains the chunk's.
+func insertMails(ctx context.Context, stmts *stmtCache, chunk []*cadence.Interaction, account string, now time.Time, known map[string]int64, ids []int64, created []bool) error {
 	const cols = 10
 	args := make([]any, 0, cols*len(chunk))
 	for _, in := range chunk {
@@ -215,16 +201,19 @@ func insertMails(ctx context.Context, stmts *stmtCache, chunk []cadence.Interact
 	if err != nil {
 		return fmt.Errorf("insert interactions: %w", err)
 	}
-	fresh := map[string]bool{}
-	if err := scanIDs(rows, ids, fresh); err != nil {
+	fresh := make(map[string]int64, len(chunk))
+	if err := scanIDs(rows, fresh); err != nil {
 		return fmt.Errorf("insert interactions: %w", err)
 	}
 	var missing []any
 	for i, in := range chunk {
-		if fresh[in.Key] {
-			created[i] = true
+		if id, ok := fresh[in.Key]; ok {
+			ids[i], created[i] = id, true
+			known[in.Key] = id
 			delete(fresh, in.Key) // a second copy in the same chunk is not new
-		} else if _, ok := ids[in.Key]; !ok {
+		} else if id, ok := known[in.Key]; ok {
+			ids[i] = id
+		} else {
 			missing = append(missing, in.Key)
 		}
 	}
@@ -235,19 +224,24 @@ func insertMails(ctx context.Context, stmts *stmtCache, chunk []cadence.Interact
 	if err != nil {
 		return fmt.Errorf("find interactions: %w", err)
 	}
-	if err := scanIDs(rows, ids, nil); err != nil {
+	if err := scanIDs(rows, known); err != nil {
 		return fmt.Errorf("find interactions: %w", err)
 	}
-	for _, key := range missing {
-		if _, ok := ids[key.(string)]; !ok {
-			return fmt.Errorf("insert interaction %s: row ignored", key)
+	for i, in := range chunk {
+		if ids[i] != 0 {
+			continue
 		}
+		id, ok := known[in.Key]
+		if !ok {
+			return fmt.Errorf("insert interaction %s: row ignored", in.Key)
+		}
+		ids[i] = id
 	}
 	return nil
 }
 
-// scanIDs reads (id, key) rows into ids, and marks each key in fresh.
-func scanIDs(rows *sql.Rows, ids map[string]int64, fresh map[string]bool) error {
+// scanIDs reads (id, key) rows into ids.
+func scanIDs(rows *sql.Rows, ids map[string]int64) error {
 	defer rows.Close()
 	for rows.Next() {
 		var id int64
@@ -256,9 +250,6 @@ func scanIDs(rows *sql.Rows, ids map[string]int64, fresh map[string]bool) error 
 			return err
 		}
 		ids[key] = id
-		if fresh != nil {
-			fresh[key] = true
-		}
 	}
 	return rows.Err()
 }

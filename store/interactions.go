@@ -43,12 +43,14 @@ func upsertInteraction(ctx context.Context, tx *sql.Tx, in cadence.Interaction, 
 			return 0, false, fmt.Errorf("update interaction %s: %w", in.Key, err)
 		}
 	}
-	verb := "INSERT OR IGNORE"
+	// An upsert, not INSERT OR REPLACE: a replaced row counts as inserted
+	// and would be logged as a change even when nothing changed (schema v3).
+	conflict := " ON CONFLICT (interaction_id, address, role) DO NOTHING"
 	if replace {
-		verb = "INSERT OR REPLACE"
+		conflict = " ON CONFLICT (interaction_id, address, role) DO UPDATE SET name = excluded.name, partstat = excluded.partstat"
 	}
 	for _, p := range in.Participants {
-		if _, err := tx.ExecContext(ctx, verb+` INTO participants (interaction_id, address, name, role, partstat) VALUES (?, ?, ?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO participants (interaction_id, address, name, role, partstat) VALUES (?, ?, ?, ?, ?)`+conflict,
 			id, p.Address, p.Name, string(p.Role), p.PartStat); err != nil {
 			return 0, false, fmt.Errorf("insert participant of %s: %w", in.Key, err)
 		}

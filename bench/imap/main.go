@@ -53,6 +53,7 @@ func main() {
 	passes := flag.Int("passes", 20, "resync: passes to time")
 	backfill := flag.String("backfill", "0", "sync.backfill (0: the whole folder)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
+	memprofile := flag.String("memprofile", "", "write an allocation profile to this file")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -74,6 +75,12 @@ func main() {
 		err = fmt.Errorf("unknown mode %q", *mode)
 	}
 	pprof.StopCPUProfile()
+	if *memprofile != "" {
+		if f, err := os.Create(*memprofile); err == nil {
+			_ = pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
+		}
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)

@@ -40,14 +40,20 @@ DROP TABLE interaction_sources;
 ALTER TABLE interaction_sources_v3 RENAME TO interaction_sources;
 CREATE INDEX interaction_sources_locator ON interaction_sources (account, locator);
 
--- As in v2.
-CREATE TRIGGER participants_log_insert BEFORE INSERT ON participants
-WHEN NOT EXISTS (SELECT 1 FROM participants WHERE interaction_id = NEW.interaction_id
-    AND address = NEW.address AND role = NEW.role AND partstat IS NEW.partstat)
+-- A participant's insert is logged AFTER it happens, so only for a row
+-- actually inserted: INSERT OR IGNORE (or ON CONFLICT DO NOTHING) of a row
+-- already there logs nothing, and writers that update a participant use
+-- an upsert (ON CONFLICT DO UPDATE), whose update path fires the update
+-- trigger below (which logs only what evaluation reads) and not this one.
+-- (v2 looked the row up BEFORE every insert instead: one more B-tree
+-- search per participant of every mail.) INSERT OR REPLACE counts as an
+-- insert and is logged even when nothing changed: writers do not use it.
+CREATE TRIGGER participants_log_insert AFTER INSERT ON participants
 BEGIN
     INSERT INTO interaction_changes (interaction_id) VALUES (NEW.interaction_id);
 END;
 
+-- As in v2.
 CREATE TRIGGER participants_log_update AFTER UPDATE ON participants
 WHEN OLD.interaction_id IS NOT NEW.interaction_id OR OLD.address IS NOT NEW.address
     OR OLD.role IS NOT NEW.role OR OLD.partstat IS NOT NEW.partstat
