@@ -40,6 +40,15 @@ func parseAddresses(v string) []address {
 	if v == "" {
 		return nil
 	}
+	if list, ok := simpleList(v); ok {
+		out := list[:0]
+		for _, a := range list {
+			if addr, ok := cleanAddress(a.Addr); ok {
+				out = append(out, address{Addr: addr, Name: cleanText(a.Name, maxNameBytes)})
+			}
+		}
+		return out
+	}
 	if list, err := addressParser.ParseList(v); err == nil {
 		out := make([]address, 0, len(list))
 		for _, a := range list {
@@ -56,6 +65,93 @@ func parseAddresses(v string) []address {
 		}
 	}
 	return out
+}
+
+// simpleList parses, without allocating more than its result, the lists
+// most mail carries: elements "local@domain" or "Some Name <local@domain>"
+// of plain ASCII words, comma-separated. It returns the addresses and
+// names as net/mail's parser would (not yet cleaned), and ok false for
+// anything else (quotes, comments, groups, encoded words, dots or @ in a
+// name, obsolete forms, empty elements), which that parser then reads.
+func simpleList(v string) (list []address, ok bool) {
+	if v == "" {
+		return nil, false
+	}
+	n := strings.Count(v, ",") + 1
+	list = make([]address, 0, n)
+	for len(v) > 0 {
+		elem := v
+		if i := strings.IndexByte(v, ','); i >= 0 {
+			elem, v = v[:i], v[i+1:]
+			if v == "" {
+				return nil, false // a trailing comma
+			}
+		} else {
+			v = ""
+		}
+		a, ok := simpleAddress(strings.Trim(elem, " "))
+		if !ok {
+			return nil, false
+		}
+		list = append(list, a)
+	}
+	return list, true
+}
+
+// simpleAddress parses one simpleList element.
+func simpleAddress(elem string) (address, bool) {
+	lt := strings.IndexByte(elem, '<')
+	if lt < 0 {
+		return address{Addr: elem}, isDotAtomAddr(elem)
+	}
+	if elem[len(elem)-1] != '>' {
+		return address{}, false
+	}
+	addr, phrase := elem[lt+1:len(elem)-1], strings.TrimRight(elem[:lt], " ")
+	if !isDotAtomAddr(addr) || strings.Contains(phrase, "=?") { // an encoded word
+		return address{}, false
+	}
+	// The name's words, single-spaced as the parser joins them.
+	for i := 0; i < len(phrase); i++ {
+		c := phrase[i]
+		if c == ' ' && phrase[i+1] == ' ' || c != ' ' && !isAtext(c) {
+			return address{}, false
+		}
+	}
+	return address{Addr: addr, Name: phrase}, true
+}
+
+// isDotAtomAddr reports whether s is local@domain, both RFC 5322
+// dot-atoms.
+func isDotAtomAddr(s string) bool {
+	local, domain, ok := strings.Cut(s, "@")
+	return ok && isDotAtom(local) && isDotAtom(domain)
+}
+
+// isDotAtom reports whether s is atext runs joined by single dots.
+func isDotAtom(s string) bool {
+	if s == "" || s[0] == '.' || s[len(s)-1] == '.' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '.' {
+			if s[i+1] == '.' {
+				return false
+			}
+		} else if !isAtext(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// isAtext reports whether c is an RFC 5322 atext character.
+func isAtext(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0
 }
 
 // splitList splits an address list at commas and semicolons that are not
@@ -179,6 +275,9 @@ func decodeText(s string, max int) string {
 
 // cleanText makes s valid single-line UTF-8 of at most max bytes.
 func cleanText(s string, max int) string {
+	if len(s) <= max && isCleanASCII(s) {
+		return s // the usual case, as it would come out below
+	}
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.Map(func(r rune) rune {
 		if r < ' ' || r == 0x7f {
@@ -195,4 +294,22 @@ func cleanText(s string, max int) string {
 		s = s[:cut]
 	}
 	return s
+}
+
+// isCleanASCII reports whether s is printable ASCII whose only whitespace
+// is single spaces between words: what cleanText makes of it is s itself.
+func isCleanASCII(s string) bool {
+	if s == "" {
+		return true
+	}
+	if s[0] == ' ' || s[len(s)-1] == ' ' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < ' ' || c >= 0x7f || c == ' ' && s[i+1] == ' ' {
+			return false
+		}
+	}
+	return true
 }

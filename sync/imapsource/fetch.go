@@ -253,6 +253,9 @@ func (s *Source) add(b *batch, buf *bytes.Buffer, internal time.Time) {
 		b.malformed++
 		return
 	}
+	if b.mails == nil {
+		b.mails = make([]cadence.Interaction, 0, s.batch) // not grown by doubling
+	}
 	b.mails = append(b.mails, in)
 }
 

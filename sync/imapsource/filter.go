@@ -31,10 +31,11 @@ var bounceSubjects = []string{
 // automated mail, list mail, bulk mail.
 func (h *header) filter(subject, sender string) cadence.Filter {
 	subj := strings.ToLower(subject)
-	mediaType, params, _ := mime.ParseMediaType(h[fContentType])
 	report := ""
-	if mediaType == "multipart/report" {
-		report = strings.ToLower(params["report-type"])
+	if ct := h[fContentType]; containsFold(ct, "report") { // parsed only when it may be multipart/report
+		if mediaType, params, _ := mime.ParseMediaType(ct); mediaType == "multipart/report" {
+			report = strings.ToLower(params["report-type"])
+		}
 	}
 	auto := strings.ToLower(token(h[fAutoSubmitted]))
 	prec := strings.ToLower(token(h[fPrecedence]))
@@ -84,6 +85,17 @@ func nullSender(v string) bool {
 func hasPrefix(s string, prefixes []string) bool {
 	for _, p := range prefixes {
 		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFold reports whether s contains the lower-case ASCII substr in
+// any case.
+func containsFold(s, substr string) bool {
+	for i := 0; i+len(substr) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(substr)], substr) {
 			return true
 		}
 	}

@@ -56,14 +56,26 @@ var fieldNames = [numFields]string{
 	fXFailedRecipients: "X-Failed-Recipients",
 }
 
-// fieldByName maps a lower-case field name to its field.
+// fieldByName maps a field name, lower-case or as in fieldNames, to its
+// field: most messages spell names as fieldNames does, and looking those
+// up as they are saves lower-casing each.
 var fieldByName = func() map[string]field {
-	m := make(map[string]field, numFields)
+	m := make(map[string]field, 2*numFields)
 	for f, name := range fieldNames {
+		m[name] = field(f)
 		m[strings.ToLower(name)] = field(f)
 	}
 	return m
 }()
+
+// lookupField returns the field called name, in any case.
+func lookupField(name []byte) (field, bool) {
+	if f, ok := fieldByName[string(name)]; ok { // no allocation
+		return f, true
+	}
+	f, ok := fieldByName[strings.ToLower(string(name))]
+	return f, ok
+}
 
 // header holds the unfolded raw values of the fields a sync reads. The
 // first occurrence of a field wins, except address fields, whose repeated
@@ -119,15 +131,17 @@ loop:
 		if !ok {
 			continue // not a field: ignore it rather than lose the rest
 		}
-		f, known := fieldByName[strings.ToLower(string(bytes.TrimSpace(name)))]
+		f, known := lookupField(bytes.TrimSpace(name))
 		if !known {
 			continue
 		}
 		value = bytes.TrimSpace(value)
 		switch {
 		case !seen[f]:
+			// A slice of raw until a continuation or repetition appends:
+			// full, so that append copies rather than overwrite raw.
 			seen[f] = true
-			vals[f] = append(vals[f], value...)
+			vals[f] = value[:len(value):len(value)]
 			cur = f
 		case f == fTo || f == fCc || f == fBcc:
 			if len(value) > 0 {
