@@ -39,7 +39,8 @@ const (
 func classify(raw []byte, internal time.Time, account string) (cadence.Interaction, skipReason) {
 	h := parseHeader(raw)
 	h.toUTF8()
-	in := cadence.Interaction{Kind: cadence.Email, Account: account}
+	// Room for the usual sender and a few recipients, allocated once.
+	in := cadence.Interaction{Kind: cadence.Email, Account: account, Participants: make([]cadence.Participant, 0, 4)}
 	for _, r := range []struct {
 		f    field
 		role cadence.Role

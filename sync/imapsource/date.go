@@ -44,7 +44,9 @@ var fallbackLayouts = []string{
 // mapped to offsets and trailing comments ("(PST)") ignored, then a few
 // common broken forms. ok is false when nothing matched.
 func parseDate(v string) (t time.Time, ok bool) {
-	v = strings.Join(strings.Fields(stripComments(v)), " ")
+	if v = stripComments(v); !isCleanASCII(v) {
+		v = strings.Join(strings.Fields(v), " ")
+	}
 	if v == "" {
 		return time.Time{}, false
 	}
