@@ -1,6 +1,7 @@
 -- Schema v3: cheaper writes for a large first IMAP sync, which stores a
 -- hundred thousand mails with their participants, sources and change-log
--- rows. Forward-only; the interaction change log (v2) is unchanged.
+-- rows. Forward-only. The interaction change log (v2) logs the same
+-- changes; only how a participant's insert is detected changes (below).
 --
 -- Nothing looks interactions up by Message-ID or participants by
 -- address (interactions are found by key, participants by interaction):
