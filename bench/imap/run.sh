@@ -34,6 +34,8 @@ user=carol@example.test pass=carol-pass
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+# The same users as internal/testbed, so `up` does not drop anyone's account.
+export TESTBED_USERS="${TESTBED_USERS:-$(sed -n 's/^const Users = "\(.*\)"$/\1/p' "$repo/internal/testbed/testbed.go")}"
 # up may die of SIGPIPE (exit 141) while printing: try again.
 for try in 1 2 3 4 5; do
 	eval "$("$testbed/up" | grep '^TESTBED_[A-Z_]*=' | sed 's/^/export /')" || true
