@@ -28,19 +28,15 @@ func (s *Store) RecordSyncSuccess(ctx context.Context, source string, t time.Tim
 }
 
 func recordSyncSuccess(ctx context.Context, tx *sql.Tx, source string, t time.Time, stats map[string]int64) error {
-	total, err := sourceStats(ctx, tx, source)
+	total, err := addedStats(ctx, tx, source, stats)
 	if err != nil {
 		return err
 	}
-	for k, v := range stats {
-		total[k] += v
-	}
-	b, _ := json.Marshal(total)
 	_, err = tx.ExecContext(ctx, `INSERT INTO sources (name, last_attempt_at, last_success_at, failing_since, consecutive_failures, last_error, stats)
 		VALUES (?, ?, ?, 0, 0, '', ?)
 		ON CONFLICT (name) DO UPDATE SET last_attempt_at = excluded.last_attempt_at, last_success_at = excluded.last_success_at,
 		failing_since = 0, consecutive_failures = 0, last_error = '', stats = excluded.stats`,
-		source, ms(t), ms(t), string(b))
+		source, ms(t), ms(t), total)
 	if err != nil {
 		return fmt.Errorf("record sync of %s: %w", source, err)
 	}
@@ -53,25 +49,34 @@ func recordSyncSuccess(ctx context.Context, tx *sql.Tx, source string, t time.Ti
 // wrapped error's text.
 func (s *Store) RecordSyncFailure(ctx context.Context, source string, t time.Time, errText string, stats map[string]int64) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		total, err := sourceStats(ctx, tx, source)
+		total, err := addedStats(ctx, tx, source, stats)
 		if err != nil {
 			return err
 		}
-		for k, v := range stats {
-			total[k] += v
-		}
-		b, _ := json.Marshal(total)
 		_, err = tx.ExecContext(ctx, `INSERT INTO sources (name, last_attempt_at, failing_since, consecutive_failures, last_error, stats)
 			VALUES (?, ?, ?, 1, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET last_attempt_at = excluded.last_attempt_at,
 			failing_since = CASE WHEN sources.failing_since = 0 THEN excluded.failing_since ELSE sources.failing_since END,
 			consecutive_failures = sources.consecutive_failures + 1, last_error = excluded.last_error, stats = excluded.stats`,
-			source, ms(t), ms(t), errText, string(b))
+			source, ms(t), ms(t), errText, total)
 		if err != nil {
 			return fmt.Errorf("record sync failure of %s: %w", source, err)
 		}
 		return nil
 	})
+}
+
+// addedStats returns source's stored totals plus stats, as stored (JSON).
+func addedStats(ctx context.Context, tx *sql.Tx, source string, stats map[string]int64) (string, error) {
+	total, err := sourceStats(ctx, tx, source)
+	if err != nil {
+		return "", err
+	}
+	for k, v := range stats {
+		total[k] += v
+	}
+	b, err := json.Marshal(total)
+	return string(b), err
 }
 
 func sourceStats(ctx context.Context, tx *sql.Tx, source string) (map[string]int64, error) {
