@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -95,12 +94,12 @@ func seedCalDAV(t *testing.T, env testbed.Env, h *demo.History) {
 		t.Fatal(err)
 	}
 	for _, o := range objs {
-		if code := davRequest(t, http.MethodDelete, strings.TrimSuffix(env["TESTBED_CALDAV_URL"], "/")+o.Path, nil); code != http.StatusOK && code != http.StatusNoContent {
+		if code := testbed.DAV(t, http.MethodDelete, strings.TrimSuffix(env["TESTBED_CALDAV_URL"], "/")+o.Path, daveUser, davePass, nil); code != http.StatusOK && code != http.StatusNoContent {
 			t.Fatalf("delete %s: status %d", o.Path, code)
 		}
 	}
 	for _, e := range uniqueEvents(h) {
-		if code := davRequest(t, http.MethodPut, cal+demo.UIDHash(e.UID)+".ics", e.ICS); code != http.StatusCreated && code != http.StatusNoContent {
+		if code := testbed.DAV(t, http.MethodPut, cal+demo.UIDHash(e.UID)+".ics", daveUser, davePass, e.ICS); code != http.StatusCreated && code != http.StatusNoContent {
 			t.Fatalf("put %s: status %d", e.UID, code)
 		}
 	}
@@ -122,22 +121,4 @@ func queryDave(ctx context.Context, env testbed.Env) ([]caldav.CalendarObject, e
 		return nil, fmt.Errorf("query %s: %w", calendarPath(), err)
 	}
 	return objs, nil
-}
-
-func davRequest(t *testing.T, method, url string, body []byte) int {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.SetBasicAuth(daveUser, davePass)
-	if body != nil {
-		req.Header.Set("Content-Type", "text/calendar; charset=utf-8")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
 }

@@ -3,7 +3,6 @@ package evaluate
 import (
 	"context"
 	"maps"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -191,22 +190,15 @@ func event(start time.Time, attendee string) string {
 		"ORGANIZER:mailto:" + erin, "ATTENDEE;PARTSTAT=ACCEPTED:mailto:" + attendee, "END:VEVENT", "END:VCALENDAR"}, "\r\n") + "\r\n"
 }
 
+// davDo sends a PUT or DELETE to erin's calendar and fails t unless it
+// succeeds; an empty body sends none.
 func davDo(t *testing.T, method, url, body string) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	var b []byte
 	if body != "" {
-		req.Header.Set("Content-Type", "text/calendar; charset=utf-8")
+		b = []byte(body)
 	}
-	req.SetBasicAuth(erin, erinPass)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("%s %s: %s", method, url, resp.Status)
+	if code := testbed.DAV(t, method, url, erin, erinPass, b); code/100 != 2 {
+		t.Fatalf("%s %s: status %d", method, url, code)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -114,4 +115,27 @@ func run(script string, args ...string) ([]byte, error) {
 		}
 		return out, err
 	}
+}
+
+// DAV sends one WebDAV request (a PUT of a calendar object, a DELETE) to
+// the test bed's CalDAV server as user and returns the status code; a body
+// is sent as text/calendar. Transport errors fail t.
+func DAV(t testing.TB, method, url, user, pass string, body []byte) int {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "text/calendar; charset=utf-8")
+	}
+	if user != "" {
+		req.SetBasicAuth(user, pass)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

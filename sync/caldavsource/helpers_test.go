@@ -2,7 +2,6 @@ package caldavsource
 
 import (
 	"context"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/touchbase/touchbase/cadence"
 	"github.com/touchbase/touchbase/config"
+	"github.com/touchbase/touchbase/internal/testbed"
 	"github.com/touchbase/touchbase/store"
 )
 
@@ -102,27 +102,16 @@ func keys[V any](m map[string]V) []string {
 	return out
 }
 
-// davDo sends one plain HTTP request (PUT/DELETE) to a CalDAV server, with
-// an empty Expect header (Radicale and Xandikos never answer 100-continue).
+// davDo sends one plain HTTP request (PUT/DELETE) to a CalDAV server and
+// fails t unless it succeeds; an empty body sends none.
 func davDo(t *testing.T, method, url, user, pass, body string) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	var b []byte
 	if body != "" {
-		req.Header.Set("Content-Type", "text/calendar; charset=utf-8")
+		b = []byte(body)
 	}
-	if user != "" {
-		req.SetBasicAuth(user, pass)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("%s %s: %s", method, url, resp.Status)
+	if code := testbed.DAV(t, method, url, user, pass, b); code/100 != 2 {
+		t.Fatalf("%s %s: status %d", method, url, code)
 	}
 }
 
