@@ -9,6 +9,7 @@ import (
 	"net"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -147,6 +148,26 @@ func (s *imapSession) Login(username, password string) error {
 	s.UserSession = imapmemserver.NewUserSession(u)
 	s.boxes = boxes
 	return nil
+}
+
+// Idle reports new mail like real servers do, including mail that
+// arrived between the client's SELECT and its IDLE: the memory server only
+// reports updates that arrive after it has registered the idler, so mail
+// appended in that gap (the demo's recovery mail, say) would wait for the
+// client's next command. Polling every few milliseconds closes the gap.
+func (s *imapSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if err := s.Poll(w, true); err != nil {
+			return err
+		}
+		select {
+		case <-stop:
+			return nil
+		case <-tick.C:
+		}
+	}
 }
 
 func (s *imapSession) Create(name string, options *imap.CreateOptions) error {

@@ -199,8 +199,13 @@ func TestStartIMAPPushesNewMailToIdle(t *testing.T) {
 	if err := AppendIMAP(t.Context(), addr, ben.addr, demoUsers[ben.addr], []Mail{m}); err != nil {
 		t.Fatal(err)
 	}
-	if got := <-exists; got != sel.NumMessages+1 {
-		t.Errorf("EXISTS during IDLE: got %d, want %d", got, sel.NumMessages+1)
+	select {
+	case got := <-exists:
+		if got != sel.NumMessages+1 {
+			t.Errorf("EXISTS during IDLE: got %d, want %d", got, sel.NumMessages+1)
+		}
+	case <-time.After(10 * time.Second): // only keeps a broken server from hanging the test
+		t.Fatal("no EXISTS during IDLE after the append")
 	}
 	if err := idle.Close(); err != nil {
 		t.Fatal(err)
