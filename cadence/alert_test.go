@@ -112,7 +112,7 @@ func TestAlertLifecycle(t *testing.T) {
 	silence := func(from, to, commitment string) []Silence {
 		return []Silence{{ID: "s1", CustomerID: "acme", Commitment: commitment, StartsAt: tb(from), EndsAt: tb(to)}}
 	}
-	fresh, staleMail := &Stale{}, &Stale{Mail: true}
+	fresh, staleMail := &Stale{}, &Stale{{Name: "imap:x", Kind: Email}}
 	question := mail(tb("2026-03-06 15:00"), Inbound, "Question")
 	tests := []struct {
 		name     string

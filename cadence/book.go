@@ -63,7 +63,7 @@ func (b *Book) Put(id int64, in *Interaction) Filter {
 			d = &draft{}
 			b.drafts[t.Customer] = d
 		}
-		e.people = b.in.peopleSet(t.People)
+		e.people = b.in.peopleSet(t.People, in.Sources)
 		d.add(e, in.Key, dur, thread)
 	}
 	return Counts
@@ -121,7 +121,8 @@ func (b *Book) Commit(from time.Time) *History {
 		if lines != nil {
 			b.lines = lines
 		}
-		b.last = &History{index: b.index, timelines: b.lines, subjects: b.in.subjects, people: b.in.people, from: b.from}
+		b.last = &History{index: b.index, timelines: b.lines, subjects: b.in.subjects, people: b.in.people,
+			sources: b.in.sources, from: b.from}
 	}
 	return b.last
 }

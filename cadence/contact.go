@@ -24,6 +24,8 @@ type Contact struct {
 	// only their hashes and only for outbound mail; Contacts returns nil.
 	Thread []string
 	People []string // the customer's people on it, normalised and sorted
+	// Sources are the sync sources that carried it (Interaction.Sources).
+	Sources []string
 }
 
 // MessageID returns the mail's Message-ID, or "" for a meeting or a mail

@@ -150,8 +150,12 @@ func evalCustomer(in *Input, c *Customer, open []Alert, silences []Silence, res 
 			byName[a.Commitment] = append(byName[a.Commitment], a)
 		}
 	}
+	var carried map[string]bool
+	if len(in.Stale) > 0 {
+		carried = e.carried(in.Stale)
+	}
 	for i := range c.Commitments {
-		cs := e.commitment(&c.Commitments[i], in)
+		cs := e.commitment(&c.Commitments[i], in, carried)
 		cm := &c.Commitments[i]
 		cs.Silenced = silenced(silences, cm.Name)
 		res.Commitments = append(res.Commitments, cs)
@@ -175,15 +179,19 @@ func evalCustomer(in *Input, c *Customer, open []Alert, silences []Silence, res 
 }
 
 // commitment evaluates one commitment.
-func (e *custEval) commitment(cm *Commitment, in *Input) CommitmentState {
+// carried are the stale sources that carried the customer's interactions.
+func (e *custEval) commitment(cm *Commitment, in *Input, carried map[string]bool) CommitmentState {
 	d := e.rule(cm)
 	cs := CommitmentState{Commitment: cm, DueAt: d.at, Period: d.period, Last: e.ref(d.last), About: e.ref(d.about),
 		Expect: d.expect, Met: d.satisfied}
 	if !d.at.IsZero() {
 		cs.SlipsAt = cm.Grace.After(d.at, e.loc)
 	}
+	if len(in.Stale) > 0 {
+		cs.StaleSources = in.Stale.blocking(*cm, carried)
+	}
 	switch {
-	case in.Stale.blocks(*cm):
+	case len(cs.StaleSources) > 0:
 		cs.State = Unknown
 	case d.at.IsZero() || d.satisfied:
 		cs.State = OK

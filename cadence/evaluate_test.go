@@ -31,9 +31,9 @@ func TestCustomerStateAndNextDue(t *testing.T) {
 		{name: "ok", cms: []Commitment{weekly}, want: OK, nextDue: tb("2026-03-12 10:00")},
 		{name: "at risk is worse than ok; its due is next", cms: []Commitment{weekly, reply}, want: AtRisk, nextDue: tb("2026-03-09 15:00")},
 		{name: "a met commitment's due is not next", cms: []Commitment{weekly, prepare}, want: OK, nextDue: tb("2026-03-12 10:00")},
-		{name: "unknown is worse than at risk", cms: []Commitment{weekly, reply, nextMeeting}, stale: Stale{Mail: true}, want: Unknown},
+		{name: "unknown is worse than at risk", cms: []Commitment{weekly, reply, nextMeeting}, stale: Stale{{Name: "imap:x", Kind: Email}}, want: Unknown},
 		{name: "slipped is worst", cms: []Commitment{{Name: "daily", Type: CadenceType, Kind: Email, Every: sp("1d")}, reply},
-			stale: Stale{Calendar: true}, want: Slipped, nextDue: tb("2026-03-09 15:00")},
+			stale: Stale{{Name: "caldav:x", Kind: Meeting}}, want: Slipped, nextDue: tb("2026-03-09 15:00")},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -20,6 +20,7 @@ type History struct {
 	timelines []*timeline    // nil: no contacts
 	subjects  []string       // interned; never written below its length
 	people    [][]string     // interned sets of people, each sorted
+	sources   [][]string     // the sources that carried the entries with the same people index
 	from      int64          // contacts before this Unix second were left out
 }
 
@@ -80,12 +81,12 @@ func NewHistory(contacts map[string][]Contact) *History {
 		var d draft
 		for _, c := range contacts[id] {
 			people := slices.Compact(slices.Sorted(slices.Values(c.People)))
-			d.add(entry{at: c.At.Unix(), subject: in.subject(c.Subject), people: in.peopleSet(people),
+			d.add(entry{at: c.At.Unix(), subject: in.subject(c.Subject), people: in.peopleSet(people, c.Sources),
 				flags: flagsOf(c.Kind, c.Direction)}, c.Key, durationOf(c.At, c.End), c.Thread)
 		}
 		h.timelines[i] = merge(nil, nil, &d, math.MinInt64)
 	}
-	h.subjects, h.people = in.subjects, in.people
+	h.subjects, h.people, h.sources = in.subjects, in.people, in.sources
 	return h
 }
 
@@ -277,13 +278,17 @@ func merge(old *timeline, drop *idSet, d *draft, from int64) *timeline {
 	return t
 }
 
-// interner keeps one copy of each subject and each set of people.
+// interner keeps one copy of each subject and each pair of a set of
+// people and a set of sources: an entry has room for one index, and few
+// customers' mail arrives through many combinations.
 type interner struct {
 	subjects  []string
 	subjIdx   map[string]uint32
 	people    [][]string
+	sources   [][]string
 	peopleIdx map[string]uint32
 	buf       []byte
+	srcBuf    []string
 }
 
 func (in *interner) subject(s string) uint32 {
@@ -300,11 +305,19 @@ func (in *interner) subject(s string) uint32 {
 	return i
 }
 
-// peopleSet interns a sorted set of addresses.
-func (in *interner) peopleSet(ps []string) uint32 {
+// peopleSet interns a sorted set of addresses with the set of sources
+// (in any order) that carried them.
+func (in *interner) peopleSet(ps, sources []string) uint32 {
 	in.buf = in.buf[:0]
 	for _, p := range ps {
 		in.buf = append(append(in.buf, p...), 0)
+	}
+	in.srcBuf = append(in.srcBuf[:0], sources...)
+	slices.Sort(in.srcBuf)
+	in.srcBuf = slices.Compact(in.srcBuf)
+	in.buf = append(in.buf, 1)
+	for _, s := range in.srcBuf {
+		in.buf = append(append(in.buf, s...), 0)
 	}
 	if i, ok := in.peopleIdx[string(in.buf)]; ok { // no allocation for the lookup
 		return i
@@ -316,8 +329,16 @@ func (in *interner) peopleSet(ps []string) uint32 {
 	for j, p := range ps {
 		set[j] = strings.Clone(p)
 	}
+	var srcs []string
+	if len(in.srcBuf) > 0 {
+		srcs = make([]string, len(in.srcBuf))
+		for j, s := range in.srcBuf {
+			srcs[j] = strings.Clone(s)
+		}
+	}
 	i := uint32(len(in.people))
 	in.people = append(in.people, set)
+	in.sources = append(in.sources, srcs)
 	in.peopleIdx[string(in.buf)] = i
 	return i
 }

@@ -83,6 +83,10 @@ type Interaction struct {
 
 	Participants []Participant
 	Filter       Filter
+	// Sources are the sync sources that carried a copy: "imap:<account>"
+	// or "caldav:<account>", as named in source health. A stale source
+	// makes unknown only the customers whose interactions it carried.
+	Sources []string
 }
 
 // MailKey is the natural key of a mail with a Message-ID (without <>).

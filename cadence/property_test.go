@@ -118,7 +118,13 @@ func (g *gen) input() (Input, map[string][]Contact) {
 	earlier := in
 	earlier.Now = g.now.Add(-time.Duration(g.r.IntN(72)) * time.Hour)
 	in.Alerts = Evaluate(earlier).Changes
-	in.Stale = Stale{Mail: g.r.IntN(6) == 0, Calendar: g.r.IntN(6) == 0}
+	in.Stale = nil
+	if g.r.IntN(6) == 0 {
+		in.Stale = append(in.Stale, StaleSource{Name: "imap:x", Kind: Email})
+	}
+	if g.r.IntN(6) == 0 {
+		in.Stale = append(in.Stale, StaleSource{Name: "caldav:x", Kind: Meeting})
+	}
 	return in, contacts
 }
 
@@ -238,7 +244,7 @@ func TestPropertyMatchingInteractionNeverWorsens(t *testing.T) {
 	for seed := range uint64(propRuns) {
 		g := newGen(seed)
 		in, contacts := g.input()
-		in.Stale = Stale{}
+		in.Stale = nil
 		before := Evaluate(in)
 		for _, cr := range before.Customers {
 			for k, cs := range cr.Commitments {

@@ -331,16 +331,16 @@ func TestStaleSourcesMakeStatesUnknown(t *testing.T) {
 	mon := tb("2026-03-09 15:00")
 	runRuleCases(t, []ruleCase{
 		{name: "stale mail makes reply unknown", cm: Commitment{Type: ReplyType, Within: sp("1bd")},
-			contacts: []Contact{in0}, now: mon, stale: Stale{Mail: true}, want: Unknown, wantDue: mon},
+			contacts: []Contact{in0}, now: mon, stale: Stale{{Name: "imap:x", Kind: Email}}, want: Unknown, wantDue: mon},
 		{name: "stale calendars do not affect reply", cm: Commitment{Type: ReplyType, Within: sp("1bd")},
-			contacts: []Contact{in0}, now: mon, stale: Stale{Calendar: true}, want: Slipped, wantDue: mon},
+			contacts: []Contact{in0}, now: mon, stale: Stale{{Name: "caldav:x", Kind: Meeting}}, want: Slipped, wantDue: mon},
 		{name: "stale mail does not affect a meeting cadence", cm: Commitment{Type: CadenceType, Kind: Meeting, Every: sp("2w")},
-			contacts: []Contact{m0}, now: tb("2026-03-03 10:00"), stale: Stale{Mail: true}, want: OK, wantDue: tb("2026-03-16 10:00")},
+			contacts: []Contact{m0}, now: tb("2026-03-03 10:00"), stale: Stale{{Name: "imap:x", Kind: Email}}, want: OK, wantDue: tb("2026-03-16 10:00")},
 		{name: "stale calendars make next_meeting unknown", cm: Commitment{Type: NextMeetingType, Within: sp("30d")},
-			contacts: []Contact{m0}, now: tb("2026-03-03 10:00"), stale: Stale{Calendar: true}, want: Unknown, wantDue: tb("2026-03-02 11:00")},
+			contacts: []Contact{m0}, now: tb("2026-03-03 10:00"), stale: Stale{{Name: "caldav:x", Kind: Meeting}}, want: Unknown, wantDue: tb("2026-03-02 11:00")},
 		{name: "stale mail makes follow_up unknown", cm: Commitment{Type: FollowUpType, Within: sp("2bd")},
-			contacts: []Contact{m0}, now: tb("2026-03-10 10:00"), stale: Stale{Mail: true}, want: Unknown, wantDue: tb("2026-03-04 11:00")},
+			contacts: []Contact{m0}, now: tb("2026-03-10 10:00"), stale: Stale{{Name: "imap:x", Kind: Email}}, want: Unknown, wantDue: tb("2026-03-04 11:00")},
 		{name: "any kind needs both", cm: Commitment{Type: CadenceType, Every: sp("1w")},
-			contacts: []Contact{m0}, now: tb("2026-03-03 10:00"), stale: Stale{Calendar: true}, want: Unknown, wantDue: tb("2026-03-09 10:00")},
+			contacts: []Contact{m0}, now: tb("2026-03-03 10:00"), stale: Stale{{Name: "caldav:x", Kind: Meeting}}, want: Unknown, wantDue: tb("2026-03-09 10:00")},
 	})
 }

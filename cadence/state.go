@@ -64,11 +64,12 @@ type CommitmentState struct {
 	// Expect says what would satisfy the commitment.
 	Expect   string
 	Silenced bool // a silence is active: no alerts change
+	// StaleSources are the stale sources that make the state Unknown.
+	StaleSources []StaleSource
 }
 
 // NeedsMail and NeedsCalendar report which kinds of sources the
-// commitment's evaluation depends on: when every source of a needed kind
-// is stale, its state is Unknown.
+// commitment's evaluation depends on (see Stale).
 func (c Commitment) NeedsMail() bool {
 	switch c.Type {
 	case CadenceType:
@@ -90,18 +91,35 @@ func (c Commitment) NeedsCalendar() bool {
 	return true
 }
 
-// Stale says which kinds of sources are stale: at least one source of that
-// kind has not synced successfully within sync.stale_after. Any account's
-// mailbox may hold a customer's mail, so one broken account is enough to
-// make "no contact" unprovable. A kind with no configured source is never
-// stale.
-type Stale struct {
-	Mail     bool
-	Calendar bool
+// StaleSource is a sync source (an account's mailbox or calendars) that
+// has not synced successfully within sync.stale_after: what it carries may
+// be missing from the history.
+type StaleSource struct {
+	Name string // as on Interaction.Sources: "imap:<account>", "caldav:<account>"
+	Kind Kind   // what it carries: Email (IMAP) or Meeting (CalDAV)
+	// LastSuccessAt is its last successful sync; zero when it never
+	// completed a first sync.
+	LastSuccessAt time.Time
 }
 
-func (s Stale) blocks(c Commitment) bool {
-	return (s.Mail && c.NeedsMail()) || (s.Calendar && c.NeedsCalendar())
+// Stale lists the stale sources. A customer's commitment is Unknown when a
+// stale source of a kind the commitment needs has never completed a first
+// sync (it may hold anyone's mail), or has carried the customer's
+// interactions in the evaluated history: "no contact" is unprovable there
+// and nowhere else, so one failing account does not mute every customer.
+type Stale []StaleSource
+
+// blocking returns the stale sources that make cm unknown for a customer
+// whose history was carried by the sources in carried.
+func (s Stale) blocking(cm Commitment, carried map[string]bool) []StaleSource {
+	var out []StaleSource
+	for _, src := range s {
+		needed := (src.Kind == Meeting && cm.NeedsCalendar()) || (src.Kind != Meeting && cm.NeedsMail())
+		if needed && (src.LastSuccessAt.IsZero() || carried[src.Name]) {
+			out = append(out, src)
+		}
+	}
+	return out
 }
 
 // stateAt is the SPEC's timing rule: ok before slips − atRiskBefore,

@@ -79,6 +79,14 @@ func (f *fixture) seed(ins ...cadence.Interaction) {
 			f.t.Fatal(err)
 		}
 		id, _ := res.LastInsertId()
+		locator := "imap:INBOX"
+		if in.Kind == cadence.Meeting {
+			locator = "caldav:http://cal.example/alice/" + in.Key
+		}
+		if _, err := db.Exec(`INSERT INTO interaction_sources (interaction_id, account, locator, filter) VALUES (?, 'alice', ?, ?)`,
+			id, locator, string(in.Filter)); err != nil {
+			f.t.Fatal(err)
+		}
 		for _, p := range in.Participants {
 			if _, err := db.Exec(`INSERT INTO participants (interaction_id, address, role, partstat) VALUES (?, ?, ?, ?)`,
 				id, p.Address, string(p.Role), p.PartStat); err != nil {

@@ -83,7 +83,7 @@ func (r *Runner) Run(ctx context.Context, now time.Time) error {
 			zap.String("state", string(a.State)), zap.String("alert_id", a.ID))
 	}
 	r.log.Debug("evaluated", zap.Int("customers", len(res.Customers)), zap.Int("changes", len(res.Changes)),
-		zap.Int("events", len(res.Events)), zap.Bool("mail_stale", in.Stale.Mail), zap.Bool("calendar_stale", in.Stale.Calendar))
+		zap.Int("events", len(res.Events)), zap.Int("stale_sources", len(in.Stale)))
 	return nil
 }
 
@@ -261,42 +261,37 @@ func (r *Runner) window() time.Duration {
 	return w
 }
 
-// stale decides which kinds of sources are stale at wall: a kind is stale
-// when any of its configured sources has not synced successfully within
-// sync.stale_after (SPEC: unknown "while a source it depends on is
-// stale"). Any account's mailbox may hold a customer's mail, so one
-// account not yet (or no longer) synced leaves a partial history, which
-// would raise alerts that are not real.
+// stale lists the configured sources that have not synced successfully
+// within sync.stale_after as of wall (SPEC: unknown "while a source it
+// depends on is stale"). Which customers they leave unknown is
+// cadence's decision: those whose interactions they carried, or everyone
+// when one never completed a first sync.
 func (r *Runner) stale(ctx context.Context, wall time.Time) (cadence.Stale, error) {
 	health, err := r.st.Sources(ctx)
 	if err != nil {
-		return cadence.Stale{}, fmt.Errorf("read source health: %w", err)
+		return nil, fmt.Errorf("read source health: %w", err)
 	}
 	lastOK := map[string]time.Time{}
 	for _, h := range health {
 		lastOK[h.Name] = h.LastSuccessAt
 	}
 	after := r.staleAfter()
-	fresh := func(name string) bool {
+	var out cadence.Stale
+	add := func(name string, kind cadence.Kind) {
 		t := lastOK[name]
-		return !t.IsZero() && wall.Sub(t) <= after
+		if t.IsZero() || wall.Sub(t) > after {
+			out = append(out, cadence.StaleSource{Name: name, Kind: kind, LastSuccessAt: t})
+		}
 	}
-	var mail, cal, mailFresh, calFresh int
 	for _, a := range r.cfg.Accounts {
 		if a.IMAP != nil {
-			mail++
-			if fresh("imap:" + a.Name) {
-				mailFresh++
-			}
+			add("imap:"+a.Name, cadence.Email)
 		}
 		if a.CalDAV != nil {
-			cal++
-			if fresh("caldav:" + a.Name) {
-				calFresh++
-			}
+			add("caldav:"+a.Name, cadence.Meeting)
 		}
 	}
-	return cadence.Stale{Mail: mailFresh < mail, Calendar: calFresh < cal}, nil
+	return out, nil
 }
 
 // staleAfter is sync.stale_after, or its documented default when unset.

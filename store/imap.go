@@ -146,16 +146,43 @@ func saveMails(ctx context.Context, tx *sql.Tx, mails []cadence.Interaction, acc
 	if err := insertPeople(ctx, &stmts, sorted, ids); err != nil {
 		return nil, nil, err
 	}
-	sources := make([]any, 0, 3*len(sorted))
-	for i := range sorted {
-		if i == 0 || ids[i] != ids[i-1] {
-			sources = append(sources, ids[i], account, locator)
-		}
-	}
-	if err := insertRows(ctx, &stmts, `INSERT OR IGNORE INTO interaction_sources (interaction_id, account, locator) VALUES `, 3, sources); err != nil {
-		return nil, nil, fmt.Errorf("insert sources: %w", err)
+	if err := insertCopies(ctx, &stmts, sorted, ids, created, account, locator); err != nil {
+		return nil, nil, err
 	}
 	return sorted, created, nil
+}
+
+// insertCopies records where the mails were seen, with the filter of each
+// copy, and makes an interaction stored earlier from a copy that did not
+// count (a group's List-Id copy) count when this copy does: a mail counts
+// when any copy counts, whichever was read first. The mails are sorted by
+// key, so copies of one interaction are adjacent.
+func insertCopies(ctx context.Context, stmts *stmtCache, mails []*cadence.Interaction, ids []int64, created []bool, account, locator string) error {
+	sources := make([]any, 0, 4*len(mails))
+	var counted []any // IDs of interactions stored as filtered that this batch has a counting copy of
+	for i := 0; i < len(mails); {
+		j, filter, newRow := i, mails[i].Filter, created[i]
+		for ; j < len(mails) && ids[j] == ids[i]; j++ {
+			if mails[j].Filter == cadence.Counts {
+				filter = cadence.Counts
+			}
+		}
+		sources = append(sources, ids[i], account, locator, string(filter))
+		if filter == cadence.Counts && (!newRow || mails[i].Filter != cadence.Counts) {
+			counted = append(counted, ids[i])
+		}
+		i = j
+	}
+	if err := insertRows(ctx, stmts, `INSERT OR IGNORE INTO interaction_sources (interaction_id, account, locator, filter) VALUES `, 4, sources); err != nil {
+		return fmt.Errorf("insert sources: %w", err)
+	}
+	for start := 0; start < len(counted); start += rowsPerStmt {
+		chunk := counted[start:min(start+rowsPerStmt, len(counted))]
+		if _, err := stmts.tx.ExecContext(ctx, `UPDATE interactions SET filter = '' WHERE filter != '' AND id IN (`+placeholders(len(chunk))+`)`, chunk...); err != nil {
+			return fmt.Errorf("count copies: %w", err)
+		}
+	}
+	return nil
 }
 
 // insertPeople adds the mails' participants (existing ones are kept); ids

@@ -42,6 +42,11 @@ func upsertInteraction(ctx context.Context, tx *sql.Tx, in cadence.Interaction, 
 		if err != nil {
 			return 0, false, fmt.Errorf("update interaction %s: %w", in.Key, err)
 		}
+	case in.Filter == cadence.Counts:
+		// Mail counts when any copy counts (see insertCopies).
+		if _, err := tx.ExecContext(ctx, `UPDATE interactions SET filter = '' WHERE id = ? AND filter != ''`, id); err != nil {
+			return 0, false, fmt.Errorf("count copy of %s: %w", in.Key, err)
+		}
 	}
 	// An upsert, not INSERT OR REPLACE: a replaced row counts as inserted
 	// and would be logged as a change even when nothing changed (schema v3).
@@ -55,8 +60,14 @@ func upsertInteraction(ctx context.Context, tx *sql.Tx, in cadence.Interaction, 
 			return 0, false, fmt.Errorf("insert participant of %s: %w", in.Key, err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO interaction_sources (interaction_id, account, locator) VALUES (?, ?, ?)`,
-		id, in.Account, locator); err != nil {
+	// A meeting's copy takes the filter of its latest version (replace); a
+	// mail's copy is immutable.
+	copyConflict := " ON CONFLICT (interaction_id, account, locator) DO NOTHING"
+	if replace {
+		copyConflict = " ON CONFLICT (interaction_id, account, locator) DO UPDATE SET filter = excluded.filter"
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO interaction_sources (interaction_id, account, locator, filter) VALUES (?, ?, ?, ?)`+copyConflict,
+		id, in.Account, locator, string(in.Filter)); err != nil {
 		return 0, false, fmt.Errorf("insert source of %s: %w", in.Key, err)
 	}
 	return id, created, nil
@@ -243,16 +254,19 @@ func (s *Store) changeSeq(ctx context.Context) (int64, error) {
 // more than SQLite's concatenation; a correlated subquery gathers the
 // participants. The text is
 //
-//	at,end_at,meeting US filter US key US sender US in_reply_to US refs US participants US subject
+//	at,end_at,meeting US filter US key US sender US in_reply_to US refs US participants US sources US subject
 //
-// with participants as role GS partstat GS address, separated by RS (US,
+// with participants as role GS partstat GS address, separated by RS, and
+// sources as their health names ("imap:<account>"), separated by RS (US,
 // GS, RS: \x1f, \x1d, \x1e). Keys, addresses and Message-IDs are printable
 // (RFC 5322 msg-id, addr-spec); the subject, which may hold anything, is
 // last.
 const scanColumns = `COALESCE(i.at || ',' || i.end_at || ',' || (i.kind = 'meeting') || char(31) || i.filter || char(31) ||
 	i.key || char(31) || i.sender || char(31) || i.in_reply_to || char(31) || i.refs || char(31) ||
 	COALESCE((SELECT group_concat(p.role || char(29) || p.partstat || char(29) || p.address, char(30))
-		FROM participants p WHERE p.interaction_id = i.id), '') || char(31) || i.subject, '')`
+		FROM participants p WHERE p.interaction_id = i.id), '') || char(31) ||
+	COALESCE((SELECT group_concat(n, char(30)) FROM (SELECT DISTINCT substr(s.locator, 1, instr(s.locator, ':')) || s.account AS n
+		FROM interaction_sources s WHERE s.interaction_id = i.id)), '') || char(31) || i.subject, '')`
 
 // scanInteractions reads rows of (id, scanColumns) into one reused
 // Interaction and calls fn with each, or with nil for a deleted one.
@@ -281,7 +295,7 @@ func scanInteractions(rows *sql.Rows, fn func(id int64, in *cadence.Interaction)
 
 // unpack decodes scanColumns' text into in, reusing its slices.
 func unpack(packed string, in *cadence.Interaction) error {
-	var f [8]string
+	var f [9]string
 	rest := packed
 	for i := range len(f) - 1 {
 		var ok bool
@@ -289,7 +303,7 @@ func unpack(packed string, in *cadence.Interaction) error {
 			return fmt.Errorf("malformed row %q", packed)
 		}
 	}
-	f[7] = rest
+	f[8] = rest
 	var nums [3]int64
 	for i, v := range strings.SplitN(f[0], ",", 3) {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -302,9 +316,15 @@ func unpack(packed string, in *cadence.Interaction) error {
 	if nums[2] == 1 {
 		in.Kind = cadence.Meeting
 	}
-	in.Filter, in.Key, in.Sender, in.InReplyTo, in.Subject = cadence.Filter(f[1]), f[2], f[3], f[4], f[7]
+	in.Filter, in.Key, in.Sender, in.InReplyTo, in.Subject = cadence.Filter(f[1]), f[2], f[3], f[4], f[8]
 	in.References = appendFields(in.References[:0], f[5])
 	in.Participants = appendParticipants(in.Participants[:0], f[6])
+	in.Sources = in.Sources[:0]
+	for src := range strings.SplitSeq(f[7], "\x1e") {
+		if src != "" {
+			in.Sources = append(in.Sources, src)
+		}
+	}
 	return nil
 }
 

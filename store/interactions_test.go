@@ -101,10 +101,10 @@ func TestChangeLogCoversEveryWriter(t *testing.T) {
 		}, []string{meeting("m", 3).Key}},
 		{"rescheduled", func() error { _, err := s.ApplyCalDAV(ctx, put("a", moved), calNow); return err },
 			[]string{meeting("m", 3).Key}},
-		{"the object is deleted by one colleague", func() error {
+		{"the object is deleted by one colleague: one source fewer carries it", func() error {
 			_, err := s.ApplyCalDAV(ctx, CalDAVChanges{Account: "a", Calendar: cal, Delete: []string{"/a/m.ics"}}, calNow)
 			return err
-		}, nil},
+		}, []string{meeting("m", 3).Key}},
 		{"and by the other: the planned meeting goes", func() error {
 			_, err := s.ApplyCalDAV(ctx, CalDAVChanges{Account: "b", Calendar: "http://h/b/", Delete: []string{"/a/m.ics"}}, calNow)
 			return err

@@ -10,8 +10,9 @@ import (
 
 // TestMigrationKeepsMail writes mail at every earlier version that can
 // hold it and checks the rebuilt tables (v3) keep every interaction,
-// participant and source, and that the change log still follows a
-// participant merged after the migration.
+// participant and source, that each copy takes its interaction's filter
+// (v4), and that the change log still follows a participant merged after
+// the migration.
 func TestMigrationKeepsMail(t *testing.T) {
 	ctx := t.Context()
 	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
@@ -25,9 +26,7 @@ func TestMigrationKeepsMail(t *testing.T) {
 		if err != nil {
 			t.Fatalf("open at version %d: %v", from, err)
 		}
-		if _, err := s.SaveMail(ctx, "bob", "INBOX", mails, FolderState{UIDValidity: 1, UIDNext: 3}); err != nil {
-			t.Fatalf("save at version %d: %v", from, err)
-		}
+		saveOld(t, s, "bob", "INBOX", mails, 3)
 		want := dump(t, s)
 		s.Close()
 		if s, err = Open(ctx, dir); err != nil {
@@ -35,6 +34,11 @@ func TestMigrationKeepsMail(t *testing.T) {
 		}
 		if got := dump(t, s); !reflect.DeepEqual(got, want) {
 			t.Errorf("from %d: after migration\n%v\nwant\n%v", from, got, want)
+		}
+		var wrong int // copies whose filter is not their interaction's (v4)
+		if err := s.db.QueryRow(`SELECT COUNT(*) FROM interaction_sources s JOIN interactions i ON i.id = s.interaction_id
+			WHERE s.filter != i.filter`).Scan(&wrong); err != nil || wrong != 0 {
+			t.Errorf("from %d: %d copies with another filter than their interaction's (%v)", from, wrong, err)
 		}
 		if st, ok, err := s.FolderState(ctx, "bob", "INBOX"); err != nil || !ok || st.UIDNext != 3 {
 			t.Errorf("from %d: folder state %+v, %t, %v; want UIDNext 3", from, st, ok, err)
@@ -54,5 +58,34 @@ func TestMigrationKeepsMail(t *testing.T) {
 			t.Errorf("from %d: changes after a merged participant %q, %v; want [%s]", from, keys, err, a.Key)
 		}
 		s.Close()
+	}
+}
+
+// saveOld stores mails as the code of schema versions 1 to 3 did: the
+// columns those versions share, one statement per row.
+func saveOld(t *testing.T, s *Store, account, folder string, mails []cadence.Interaction, uidNext int) {
+	t.Helper()
+	for _, in := range mails {
+		res, err := s.db.Exec(`INSERT INTO interactions (key, kind, at, subject, sender, account, message_id, filter, first_seen)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, in.Key, string(in.Kind), ms(in.At), in.Subject, in.Sender, account,
+			in.MessageID, string(in.Filter), ms(in.At))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _ := res.LastInsertId()
+		for _, p := range in.Participants {
+			if _, err := s.db.Exec(`INSERT INTO participants (interaction_id, address, name, role) VALUES (?, ?, ?, ?)`,
+				id, p.Address, p.Name, string(p.Role)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.db.Exec(`INSERT INTO interaction_sources (interaction_id, account, locator) VALUES (?, ?, ?)`,
+			id, account, "imap:"+folder); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.db.Exec(`INSERT INTO imap_folders (account, folder, uid_validity, uid_next, synced_at) VALUES (?, ?, 1, ?, 0)`,
+		account, folder, uidNext); err != nil {
+		t.Fatal(err)
 	}
 }
