@@ -28,7 +28,11 @@ type Alert struct {
 	UpdatedAt      time.Time
 	ResolvedAt     time.Time
 	LastNotifiedAt time.Time
-	Details        AlertDetails
+	// Episode counts the times the alert fired: one alert per due period,
+	// but a period can slip, recover (a reply that is later deleted, a
+	// meeting cancelled) and slip again. Each episode has its own events.
+	Episode int
+	Details AlertDetails
 }
 
 // AlertDetails are the alert's attributes beyond its columns, stored as JSON.
@@ -71,6 +75,7 @@ func (s Silence) Covers(commitment string) bool {
 // burst of intermediate transitions is sent.
 type lifecycle struct {
 	now      time.Time
+	episodes map[string]int // the last episode of resolved alerts, by ID
 	alerting Alerting
 	customer *Customer
 	observed Observed
@@ -101,8 +106,9 @@ func (lc *lifecycle) step(cs *CommitmentState, open []Alert) {
 		return
 	}
 	if cur == nil {
+		id := AlertID(lc.customer.ID, cs.Commitment.Name, cs.Period)
 		a := Alert{
-			ID: AlertID(lc.customer.ID, cs.Commitment.Name, cs.Period), CustomerID: lc.customer.ID,
+			ID: id, Episode: lc.episodes[id] + 1, CustomerID: lc.customer.ID,
 			Commitment: cs.Commitment.Name, Period: cs.Period, State: cs.State, DueAt: cs.DueAt,
 			OpenedAt: lc.now, UpdatedAt: lc.now, LastNotifiedAt: lc.now,
 			Details: AlertDetails{Type: cs.Commitment.Type, About: cs.About},
@@ -134,9 +140,9 @@ func eventType(s State) string {
 // notify records a and its event.
 func (lc *lifecycle) notify(a Alert, cs *CommitmentState, typ string, repeat int) {
 	lc.changes = append(lc.changes, a)
-	id := EventID(a.ID, typ)
+	id := a.eventID(typ)
 	if repeat > 0 {
-		id = EventID(a.ID, typ, "repeat", strconv.Itoa(repeat))
+		id = a.eventID(typ, "repeat", strconv.Itoa(repeat))
 	}
 	data := lc.data(a, cs)
 	data.Repeat = repeat
@@ -152,7 +158,19 @@ func (lc *lifecycle) resolve(a Alert, cs *CommitmentState, resolution string) {
 	if resolution != Satisfied {
 		data.State = Resolved
 	}
-	lc.events = append(lc.events, newEvent(EventID(a.ID, EventRecovered), EventRecovered, lc.now, data))
+	lc.events = append(lc.events, newEvent(a.eventID(EventRecovered), EventRecovered, lc.now, data))
+}
+
+// eventID is the webhook-id of one of the alert's events: derived from the
+// alert, its episode and the transition, so evaluating again yields the
+// same id and a later episode never shares one with an earlier. The first
+// episode's ids are those from before episodes were counted.
+func (a Alert) eventID(typ string, extra ...string) string {
+	parts := []string{a.ID}
+	if a.Episode > 1 {
+		parts = append(parts, "episode", strconv.Itoa(a.Episode))
+	}
+	return EventID(append(append(parts, typ), extra...)...)
 }
 
 // removed closes an alert whose commitment left the configuration,
@@ -169,10 +187,12 @@ func (lc *lifecycle) data(a Alert, cs *CommitmentState) EventData {
 		AlertID:    a.ID,
 		Customer:   EventCustomer{ID: c.ID, Name: c.Name, Owner: c.Owner},
 		Commitment: EventCommitment{Name: cs.Commitment.Name, Type: cs.Commitment.Type},
-		State:      a.State, Period: a.Period, DueAt: TimePtr(a.DueAt),
+		State:      a.State, Period: a.Period, Episode: max(a.Episode, 1), DueAt: TimePtr(a.DueAt),
 		Observed: observedSummary(lc.observed),
 		Expected: cs.Expect,
 	}
+	r := cs.Reason()
+	d.Reason = &r
 	if cs.Last != nil {
 		d.LastInteractionAt = TimePtr(cs.Last.At)
 	}

@@ -24,7 +24,10 @@ type Input struct {
 	// Alerts are the open alerts (resolved ones are ignored). An open alert
 	// whose customer is not in Customers is resolved as removed, so when
 	// evaluating a subset of customers pass only their alerts.
-	Alerts   []Alert
+	Alerts []Alert
+	// Episodes holds, by alert ID, the last episode of resolved alerts: an
+	// alert that fires again for the same period starts the next one.
+	Episodes map[string]int
 	Stale    Stale
 	Alerting Alerting
 }
@@ -141,7 +144,7 @@ func evalCustomer(in *Input, c *Customer, open []Alert, silences []Silence, res 
 	e := newCustEval(c, in.History, in.Now, in.HistoryStart)
 	*res = CustomerResult{Customer: c, Observed: e.observe(), State: None,
 		Commitments: make([]CommitmentState, 0, len(c.Commitments))}
-	lc := lifecycle{now: in.Now, alerting: in.Alerting, customer: c, observed: res.Observed}
+	lc := lifecycle{now: in.Now, episodes: in.Episodes, alerting: in.Alerting, customer: c, observed: res.Observed}
 	var byName map[string][]Alert
 	if len(open) > 0 {
 		byName = make(map[string][]Alert, len(open))

@@ -52,6 +52,7 @@ type EventData struct {
 	Commitment        EventCommitment `json:"commitment"`
 	State             State           `json:"state"`
 	Period            string          `json:"period"`
+	Episode           int             `json:"episode"` // 2 and up: the period slipped again after it recovered
 	DueAt             *time.Time      `json:"due_at"`
 	LastInteractionAt *time.Time      `json:"last_interaction_at"`
 	Observed          EventObserved   `json:"observed"`
@@ -64,6 +65,9 @@ type EventData struct {
 	Expected   string        `json:"expected,omitempty"`   // what would satisfy it
 	Repeat     int           `json:"repeat,omitempty"`     // n-th reminder of a still-slipped alert
 	Resolution string        `json:"resolution,omitempty"` // recovered: satisfied | superseded
+	// Reason explains the state: the rule, the due time, the last
+	// satisfying interaction and any stale sources.
+	Reason *Reason `json:"reason,omitempty"`
 }
 
 // EventCustomer identifies the customer in an event.

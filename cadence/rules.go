@@ -48,7 +48,7 @@ func (e *custEval) ref(ct *entry) *Ref {
 		return nil
 	}
 	key := e.key(ct)
-	return &Ref{Key: key, At: ct.time(), Subject: e.subject(ct), MessageID: messageID(key)}
+	return &Ref{Key: key, At: ct.time(), Kind: ct.kind(), Direction: ct.direction(), Subject: e.subject(ct), MessageID: messageID(key)}
 }
 
 // touches reports whether ct and other have a person in common.

@@ -37,6 +37,8 @@ func (s State) Worse(t State) bool { return s.severity() > t.severity() }
 type Ref struct {
 	Key       string    `json:"key"`
 	At        time.Time `json:"at"`
+	Kind      Kind      `json:"kind,omitempty"`
+	Direction Direction `json:"direction,omitempty"` // "" when a third party sent it
 	Subject   string    `json:"subject,omitempty"`
 	MessageID string    `json:"message_id,omitempty"`
 }

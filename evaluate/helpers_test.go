@@ -66,6 +66,12 @@ func newFixture(t *testing.T) *fixture {
 // seed writes interactions straight into the database, as a sync would.
 func (f *fixture) seed(ins ...cadence.Interaction) {
 	f.t.Helper()
+	f.seedAs("alice", ins...)
+}
+
+// seedAs writes interactions as synced from account's sources.
+func (f *fixture) seedAs(account string, ins ...cadence.Interaction) {
+	f.t.Helper()
 	db, err := sql.Open("sqlite", filepath.Join(f.dir, store.FileName))
 	if err != nil {
 		f.t.Fatal(err)
@@ -73,18 +79,18 @@ func (f *fixture) seed(ins ...cadence.Interaction) {
 	defer db.Close()
 	for _, in := range ins {
 		res, err := db.Exec(`INSERT INTO interactions (key, kind, at, end_at, subject, sender, account, message_id, in_reply_to, refs, filter, first_seen)
-			VALUES (?, ?, ?, ?, ?, ?, 'alice', ?, ?, ?, ?, ?)`, in.Key, string(in.Kind), in.At.UnixMilli(), ms(in.End), in.Subject,
-			in.Sender, in.MessageID, in.InReplyTo, strings.Join(in.References, " "), string(in.Filter), in.At.UnixMilli())
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, in.Key, string(in.Kind), in.At.UnixMilli(), ms(in.End), in.Subject,
+			in.Sender, account, in.MessageID, in.InReplyTo, strings.Join(in.References, " "), string(in.Filter), in.At.UnixMilli())
 		if err != nil {
 			f.t.Fatal(err)
 		}
 		id, _ := res.LastInsertId()
 		locator := "imap:INBOX"
 		if in.Kind == cadence.Meeting {
-			locator = "caldav:http://cal.example/alice/" + in.Key
+			locator = "caldav:http://cal.example/" + account + "/" + in.Key
 		}
-		if _, err := db.Exec(`INSERT INTO interaction_sources (interaction_id, account, locator, filter) VALUES (?, 'alice', ?, ?)`,
-			id, locator, string(in.Filter)); err != nil {
+		if _, err := db.Exec(`INSERT INTO interaction_sources (interaction_id, account, locator, filter) VALUES (?, ?, ?, ?)`,
+			id, account, locator, string(in.Filter)); err != nil {
 			f.t.Fatal(err)
 		}
 		for _, p := range in.Participants {

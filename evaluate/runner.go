@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -108,11 +109,12 @@ func (r *Runner) load(ctx context.Context, at, wall time.Time, pass bool) (caden
 	// read is judged stale, so the interactions read next hold at least
 	// what every source judged fresh had stored. Read the other way round,
 	// a sync finishing in between looks fresh with half its mail loaded.
-	var err error
-	if in.Stale, err = r.stale(ctx, wall); err != nil {
-		return in, err
+	health, err := r.st.Sources(ctx)
+	if err != nil {
+		return in, fmt.Errorf("read source health: %w", err)
 	}
-	if in.HistoryStart, err = r.historyStart(ctx, at); err != nil {
+	in.Stale = r.stale(health, wall)
+	if in.HistoryStart, err = r.historyStart(ctx, health, wall, pass); err != nil {
 		return in, err
 	}
 	if in.History, err = r.history(ctx, at.Add(-r.window()), pass); err != nil {
@@ -122,6 +124,9 @@ func (r *Runner) load(ctx context.Context, at, wall time.Time, pass bool) (caden
 		return in, err
 	}
 	if in.Alerts, err = r.st.Alerts(ctx, false); err != nil {
+		return in, err
+	}
+	if in.Episodes, err = r.st.ResolvedEpisodes(ctx); err != nil {
 		return in, err
 	}
 	return in, nil
@@ -232,19 +237,49 @@ func (r *Runner) prune(ctx context.Context) {
 	r.prunedAt = r.seq
 }
 
-// historyStart is the earliest stored interaction: stable while the daemon
-// runs, as alert identities depend on it. With nothing stored yet it is
-// the start of the backfill, by day.
-func (r *Runner) historyStart(ctx context.Context, at time.Time) (time.Time, error) {
-	t, err := r.st.EarliestInteraction(ctx)
-	if err != nil || !t.IsZero() {
+// historyStart is the start of the observed history, part of the identity
+// of alerts whose period counts from it: it must not move. Once every
+// configured source has completed a first sync it is fixed in the store:
+// the earliest interaction that no source filtered, but no earlier than
+// the backfill reaches (a spam mail dated 1970 must not re-key every
+// alert). Until then it is computed the same way, unpersisted; the
+// sources that have not synced yet leave every commitment that needs them
+// unknown meanwhile, so no alert carries it. Only a pass fixes it.
+func (r *Runner) historyStart(ctx context.Context, health []store.SourceStatus, wall time.Time, pass bool) (time.Time, error) {
+	if t, ok, err := r.st.HistoryStart(ctx); err != nil || ok {
 		return t, err
 	}
 	backfill := r.cfg.Sync.Backfill
 	if backfill.IsZero() {
 		backfill = cadence.Span{Unit: cadence.Day, N: 365}
 	}
-	return backfill.Before(at, time.UTC).Truncate(24 * time.Hour), nil
+	start := backfill.Before(wall, time.UTC).Truncate(24 * time.Hour)
+	earliest, err := r.st.EarliestCounted(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if earliest.After(start) {
+		start = earliest
+	}
+	if !pass || !r.firstSyncsDone(health) {
+		return start, nil // a query writes nothing
+	}
+	return r.st.FixHistoryStart(ctx, start)
+}
+
+// firstSyncsDone reports whether every configured source has synced
+// successfully at least once.
+func (r *Runner) firstSyncsDone(health []store.SourceStatus) bool {
+	done := map[string]bool{}
+	for _, h := range health {
+		done[h.Name] = !h.LastSuccessAt.IsZero()
+	}
+	for _, name := range r.sourceNames() {
+		if !done[name] {
+			return false
+		}
+	}
+	return true
 }
 
 // window is how far back interactions are loaded: the backfill, at least
@@ -266,32 +301,37 @@ func (r *Runner) window() time.Duration {
 // depends on is stale"). Which customers they leave unknown is
 // cadence's decision: those whose interactions they carried, or everyone
 // when one never completed a first sync.
-func (r *Runner) stale(ctx context.Context, wall time.Time) (cadence.Stale, error) {
-	health, err := r.st.Sources(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read source health: %w", err)
-	}
+func (r *Runner) stale(health []store.SourceStatus, wall time.Time) cadence.Stale {
 	lastOK := map[string]time.Time{}
 	for _, h := range health {
 		lastOK[h.Name] = h.LastSuccessAt
 	}
 	after := r.staleAfter()
 	var out cadence.Stale
-	add := func(name string, kind cadence.Kind) {
-		t := lastOK[name]
-		if t.IsZero() || wall.Sub(t) > after {
+	for _, name := range r.sourceNames() {
+		kind := cadence.Email
+		if strings.HasPrefix(name, "caldav:") {
+			kind = cadence.Meeting
+		}
+		if t := lastOK[name]; t.IsZero() || wall.Sub(t) > after {
 			out = append(out, cadence.StaleSource{Name: name, Kind: kind, LastSuccessAt: t})
 		}
 	}
+	return out
+}
+
+// sourceNames are the configured sources' names, as in source health.
+func (r *Runner) sourceNames() []string {
+	var names []string
 	for _, a := range r.cfg.Accounts {
 		if a.IMAP != nil {
-			add("imap:"+a.Name, cadence.Email)
+			names = append(names, "imap:"+a.Name)
 		}
 		if a.CalDAV != nil {
-			add("caldav:"+a.Name, cadence.Meeting)
+			names = append(names, "caldav:"+a.Name)
 		}
 	}
-	return out, nil
+	return names
 }
 
 // staleAfter is sync.stale_after, or its documented default when unset.

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/touchbase/touchbase/cadence"
 )
@@ -14,7 +13,7 @@ import (
 // alert ever opened, resolved ones included; oldest first.
 func (s *Store) Alerts(ctx context.Context, all bool) ([]cadence.Alert, error) {
 	q := `SELECT id, customer_id, commitment, period, state, due_at, opened_at, updated_at, resolved_at,
-		last_notified_at, details FROM alerts`
+		last_notified_at, episode, details FROM alerts`
 	if !all {
 		q += ` WHERE state IN ('at_risk', 'slipped')`
 	}
@@ -31,7 +30,7 @@ func (s *Store) Alerts(ctx context.Context, all bool) ([]cadence.Alert, error) {
 			due, opened, updated, resolved, notified int64
 		)
 		if err := rows.Scan(&a.ID, &a.CustomerID, &a.Commitment, &a.Period, &state, &due, &opened, &updated,
-			&resolved, &notified, &details); err != nil {
+			&resolved, &notified, &a.Episode, &details); err != nil {
 			return nil, fmt.Errorf("list alerts: %w", err)
 		}
 		a.State = cadence.State(state)
@@ -89,26 +88,35 @@ func upsertAlert(ctx context.Context, tx *sql.Tx, a cadence.Alert) error {
 		return fmt.Errorf("encode details of alert %s: %w", a.ID, err)
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO alerts (id, customer_id, commitment, period, state, due_at, opened_at,
-		updated_at, resolved_at, last_notified_at, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		updated_at, resolved_at, last_notified_at, episode, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET state = excluded.state, due_at = excluded.due_at, updated_at = excluded.updated_at,
-		resolved_at = excluded.resolved_at, last_notified_at = excluded.last_notified_at, details = excluded.details,
+		resolved_at = excluded.resolved_at, last_notified_at = excluded.last_notified_at, episode = excluded.episode,
+		details = excluded.details,
 		opened_at = CASE WHEN alerts.state = 'resolved' AND excluded.state <> 'resolved' THEN excluded.opened_at ELSE alerts.opened_at END`,
 		a.ID, a.CustomerID, a.Commitment, a.Period, string(a.State), ms(a.DueAt), ms(a.OpenedAt), ms(a.UpdatedAt),
-		ms(a.ResolvedAt), ms(a.LastNotifiedAt), string(details))
+		ms(a.ResolvedAt), ms(a.LastNotifiedAt), max(a.Episode, 1), string(details))
 	if err != nil {
 		return fmt.Errorf("write alert %s: %w", a.ID, err)
 	}
 	return nil
 }
 
-// EarliestInteraction returns the time of the earliest stored interaction,
-// or the zero time when there is none: the start of the observed history,
-// which stays put while the daemon runs (past interactions are never
-// deleted).
-func (s *Store) EarliestInteraction(ctx context.Context) (time.Time, error) {
-	var v sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, `SELECT MIN(at) FROM interactions`).Scan(&v); err != nil {
-		return time.Time{}, fmt.Errorf("find earliest interaction: %w", err)
+// ResolvedEpisodes returns, by alert ID, the episode of every resolved
+// alert: an evaluation numbers a new episode of one after it.
+func (s *Store) ResolvedEpisodes(ctx context.Context) (map[string]int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, episode FROM alerts WHERE state = 'resolved'`)
+	if err != nil {
+		return nil, fmt.Errorf("list resolved alerts: %w", err)
 	}
-	return fromMS(v.Int64), nil
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var id string
+		var ep int
+		if err := rows.Scan(&id, &ep); err != nil {
+			return nil, fmt.Errorf("list resolved alerts: %w", err)
+		}
+		out[id] = ep
+	}
+	return out, rows.Err()
 }

@@ -10,7 +10,7 @@ import (
 
 func testAlert(id string, state cadence.State, at time.Time) cadence.Alert {
 	return cadence.Alert{ID: id, CustomerID: "acme", Commitment: "weekly", Period: "due:x", State: state,
-		DueAt: at.Add(-time.Hour), OpenedAt: at, UpdatedAt: at, LastNotifiedAt: at,
+		DueAt: at.Add(-time.Hour), OpenedAt: at, UpdatedAt: at, LastNotifiedAt: at, Episode: 1,
 		Details: cadence.AlertDetails{Type: cadence.CadenceType, Repeats: 2,
 			About: &cadence.Ref{Key: "mid:q@acme.com", At: at.Add(-48 * time.Hour), Subject: "Question", MessageID: "q@acme.com"}}}
 }
@@ -94,20 +94,34 @@ func TestApplyEvaluationIsAtomic(t *testing.T) {
 	}
 }
 
-func TestEarliestInteraction(t *testing.T) {
+func TestEarliestCountedAndHistoryStart(t *testing.T) {
 	s := openTest(t)
 	ctx := t.Context()
-	if got, err := s.EarliestInteraction(ctx); err != nil || !got.IsZero() {
+	if got, err := s.EarliestCounted(ctx); err != nil || !got.IsZero() {
 		t.Fatalf("empty store: %v, %v; want zero", got, err)
 	}
 	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	for i, d := range []time.Duration{48 * time.Hour, 0, 24 * time.Hour} {
-		if _, err := s.db.Exec(`INSERT INTO interactions (key, kind, at, account, first_seen) VALUES (?, 'email', ?, 'a', ?)`,
-			i, ms(at.Add(d)), ms(at)); err != nil {
+	for i, row := range []struct {
+		d      time.Duration
+		filter cadence.Filter
+	}{{48 * time.Hour, cadence.Counts}, {0, cadence.Counts}, {-50 * 365 * 24 * time.Hour, cadence.Bulk}, {24 * time.Hour, cadence.Counts}} {
+		if _, err := s.db.Exec(`INSERT INTO interactions (key, kind, at, account, filter, first_seen) VALUES (?, 'email', ?, 'a', ?, ?)`,
+			i, ms(at.Add(row.d)), string(row.filter), ms(at)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got, err := s.EarliestInteraction(ctx); err != nil || !got.Equal(at) {
-		t.Fatalf("EarliestInteraction = %v, %v; want %v", got, err, at)
+	if got, err := s.EarliestCounted(ctx); err != nil || !got.Equal(at) {
+		t.Fatalf("EarliestCounted = %v, %v; want %v (the bulk mail of 1976 does not count)", got, err, at)
+	}
+	if _, ok, err := s.HistoryStart(ctx); ok || err != nil {
+		t.Fatalf("HistoryStart before it is fixed: ok %t, %v", ok, err)
+	}
+	for _, try := range []time.Time{at, at.Add(-time.Hour)} {
+		if got, err := s.FixHistoryStart(ctx, try); err != nil || !got.Equal(at) {
+			t.Fatalf("FixHistoryStart(%v) = %v, %v; want the first one, %v", try, got, err, at)
+		}
+	}
+	if got, ok, err := s.HistoryStart(ctx); !ok || err != nil || !got.Equal(at) {
+		t.Fatalf("HistoryStart = %v, %t, %v; want %v", got, ok, err, at)
 	}
 }
