@@ -257,3 +257,26 @@ func addPerson(ts []Touch, i int, addr string) []Touch {
 	}
 	return ts
 }
+
+// External returns the addresses on in that are nobody's to the directory:
+// neither the team's, nor a customer's, nor excluded. They are normalised
+// (NormAddress), unique, the sender first when it is one of them, the rest
+// in participant order. Meeting attendees who declined are left out, as
+// Classify leaves them out of a touch: they took no part. A nil result
+// means in involved no such address.
+func (d *Directory) External(in Interaction) []string {
+	var out []string
+	add := func(addr string) {
+		if k, _ := d.lookup(addr); k == unknownAddr && addr != "" && !slices.Contains(out, addr) {
+			out = append(out, addr)
+		}
+	}
+	add(NormAddress(in.Sender))
+	for _, p := range in.Participants {
+		if in.Kind == Meeting && p.Role != Organizer && strings.EqualFold(p.PartStat, "DECLINED") {
+			continue
+		}
+		add(NormAddress(p.Address))
+	}
+	return out
+}

@@ -105,6 +105,38 @@ func TestClassify(t *testing.T) {
 	}
 }
 
+func TestExternal(t *testing.T) {
+	d := testDirectory()
+	tests := []struct {
+		name string
+		in   Interaction
+		want []string
+	}{
+		{name: "a prospect's mail, sender first, normalised",
+			in: Interaction{Kind: Email, Sender: "Pat@Prospect.example",
+				Participants: participants("from", "Pat@Prospect.example", "to", "alice@us.example", "cc", "kim@other.example")},
+			want: []string{"pat@prospect.example", "kim@other.example"}},
+		{name: "the team, customers, their contacts and excluded addresses are not external",
+			in: Interaction{Kind: Email, Sender: "alice@us.example", Participants: participants("to", "bob@acme.com",
+				"cc", "wile@gmail.com", "cc", "noreply@acme.com", "cc", "ops@mail.us.example", "cc", "bob.private@gmail.com")}},
+		{name: "a stranger on free mail is external",
+			in:   Interaction{Kind: Email, Sender: "alice@us.example", Participants: participants("to", "stranger@gmail.com", "cc", "Stranger@gmail.com")},
+			want: []string{"stranger@gmail.com"}},
+		{name: "declined attendees are left out",
+			in: Interaction{Kind: Meeting, Sender: "alice@us.example", Participants: []Participant{
+				{Address: "alice@us.example", Role: Organizer}, {Address: "no@prospect.example", Role: Attendee, PartStat: "DECLINED"},
+				{Address: "yes@prospect.example", Role: Attendee, PartStat: "ACCEPTED"}}},
+			want: []string{"yes@prospect.example"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := d.External(tc.in); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("External = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 // TestBookClassifies: a Book keeps, per customer, the interactions that
 // count, sorted, and reports why the others do not.
 func TestBookClassifies(t *testing.T) {

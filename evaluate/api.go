@@ -18,11 +18,12 @@ import (
 //	GET    /v1/customers/{id}?at=TIME  CustomerDetail (404: unknown ID)
 //	GET    /v1/alerts?all=true         []AlertView
 //	GET    /v1/suggestions             []SuggestionView
+//	GET    /v1/unmatched?since=SPAN    []UnmatchedView (SPAN: 30d by default)
 //	GET    /v1/silences?all=true       []cadence.Silence
 //	POST   /v1/silences                {"targets": [...], "starts_at", "ends_at", "reason"} → []cadence.Silence
 //	DELETE /v1/silences/{id}           204 (404: unknown ID)
 //
-// TIME is anything ParseTime reads.
+// TIME is anything ParseTime reads, SPAN anything ParseSince reads.
 func (r *Runner) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/customers", func(w http.ResponseWriter, req *http.Request) {
 		at, ok := r.queryTime(w, req)
@@ -44,6 +45,15 @@ func (r *Runner) Routes(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("GET /v1/suggestions", func(w http.ResponseWriter, req *http.Request) {
 		v, err := r.Suggest(req.Context(), time.Time{})
+		r.answer(w, v, err)
+	})
+	mux.HandleFunc("GET /v1/unmatched", func(w http.ResponseWriter, req *http.Request) {
+		since, err := ParseSince(req.URL.Query().Get("since"))
+		if err != nil {
+			r.answer(w, nil, err)
+			return
+		}
+		v, err := r.Unmatched(req.Context(), since)
 		r.answer(w, v, err)
 	})
 	mux.HandleFunc("GET /v1/silences", func(w http.ResponseWriter, req *http.Request) {

@@ -151,6 +151,25 @@ func RenderSuggestions(w io.Writer, ss []SuggestionView, loc *time.Location) err
 	return nil
 }
 
+// RenderUnmatched prints `touchbase unmatched`.
+func RenderUnmatched(w io.Writer, us []UnmatchedView, loc *time.Location) error {
+	if len(us) == 0 {
+		_, err := fmt.Fprintln(w, "No unmatched traffic: every counted-looking mail and meeting in the window touches a customer.")
+		return err
+	}
+	tw := table(w)
+	fmt.Fprintln(tw, "DOMAIN\tTOTAL\tIN\tOUT\tPEOPLE\tFIRST\tLAST\tADDRESSES")
+	for _, u := range us {
+		addrs := strings.Join(u.Addresses, ", ")
+		if more := u.People - len(u.Addresses); more > 0 {
+			addrs += fmt.Sprintf(" (+%d)", more)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", u.Domain, u.Interactions, u.Inbound, u.Outbound, u.People,
+			stamp(&u.FirstAt, loc), stamp(&u.LastAt, loc), addrs)
+	}
+	return tw.Flush()
+}
+
 // RenderSilences prints `touchbase silence list`.
 func RenderSilences(w io.Writer, ss []cadence.Silence, loc *time.Location) error {
 	tw := table(w)

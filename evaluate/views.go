@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
+
+	"golang.org/x/net/publicsuffix"
 
 	"github.com/touchbase/touchbase/cadence"
 )
@@ -331,4 +334,136 @@ func (r *Runner) Suggest(ctx context.Context, now time.Time) ([]SuggestionView, 
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// UnmatchedView is one row of `touchbase unmatched`: an organisation (or a
+// person on free mail) the team has counted-looking traffic with that no
+// customer claims.
+type UnmatchedView struct {
+	// Domain is the registrable domain (sub.example.co.uk: example.co.uk),
+	// or for someone on a free-mail provider the full address: gmail.com
+	// is not an organisation, but one person on it may be a customer's
+	// contact the configuration lacks.
+	Domain       string    `json:"domain"`
+	FreeMail     bool      `json:"free_mail,omitempty"`
+	Interactions int       `json:"interactions"` // mails and meetings it was on
+	Inbound      int       `json:"inbound"`      // sent by one of its people
+	Outbound     int       `json:"outbound"`     // sent by the team
+	People       int       `json:"people"`       // distinct addresses
+	FirstAt      time.Time `json:"first_at"`
+	LastAt       time.Time `json:"last_at"`
+	Addresses    []string  `json:"addresses"` // up to unmatchedAddresses, sorted
+}
+
+// DefaultUnmatchedSince is how far back `unmatched` looks without --since.
+var DefaultUnmatchedSince = cadence.Span{Unit: cadence.Day, N: 30}
+
+// unmatchedAddresses bounds the addresses a row lists: enough to recognise
+// the organisation; People has the count.
+const unmatchedAddresses = 3
+
+// ParseSince reads the length of `unmatched --since` (empty: the default)
+// as cadence.ParseSpan does; a bad or zero length is an *ArgError.
+func ParseSince(s string) (cadence.Span, error) {
+	if strings.TrimSpace(s) == "" {
+		return DefaultUnmatchedSince, nil
+	}
+	sp, err := cadence.ParseSpan(s)
+	if err != nil || sp.IsZero() {
+		return sp, &ArgError{Arg: s, Msg: "want a length such as 30d, 2w, 3mo or 72h"}
+	}
+	return sp, nil
+}
+
+// Unmatched lists the domains outside the configuration that the team had
+// traffic with from since before now up to now: interactions no source-set
+// filter removed (not list, bulk, automated, auto-reply, bounce, cancelled
+// or declined) that touch no customer, the Directory's NoCustomer. These are
+// the prospects and renamed customer domains the configuration misses.
+// Rows are ordered by interactions, most first, then by domain.
+func (r *Runner) Unmatched(ctx context.Context, since cadence.Span) ([]UnmatchedView, error) {
+	now := r.Now()
+	from := since.Before(now, r.Location())
+	ins, err := r.st.Interactions(ctx, from)
+	if err != nil {
+		return nil, fmt.Errorf("load unmatched: %w", err)
+	}
+	rows := map[string]*UnmatchedView{}
+	people := map[string][]string{} // row key → sorted addresses
+	for _, in := range ins {
+		// Planned meetings are not traffic yet.
+		if in.At.After(now) {
+			continue
+		}
+		c := r.dir.Classify(in)
+		if c.Filter != cadence.NoCustomer {
+			continue
+		}
+		sender := cadence.NormAddress(in.Sender)
+		seen := map[string]bool{} // rows this interaction already counted in
+		for _, addr := range r.dir.External(in) {
+			key, free := unmatchedKey(addr)
+			if key == "" {
+				continue
+			}
+			v := rows[key]
+			if v == nil {
+				v = &UnmatchedView{Domain: key, FreeMail: free, FirstAt: in.At.UTC(), LastAt: in.At.UTC()}
+				rows[key] = v
+			}
+			if i, found := slices.BinarySearch(people[key], addr); !found {
+				people[key] = slices.Insert(people[key], i, addr)
+			}
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			v.Interactions++
+			switch {
+			case c.Direction == cadence.Outbound:
+				v.Outbound++
+			case addr == sender:
+				// External returns the sender first, so the sender's row
+				// is the one counted inbound.
+				v.Inbound++
+			}
+			if at := in.At.UTC(); at.Before(v.FirstAt) {
+				v.FirstAt = at
+			} else if at.After(v.LastAt) {
+				v.LastAt = at
+			}
+		}
+	}
+	out := make([]UnmatchedView, 0, len(rows))
+	for key, v := range rows {
+		v.People = len(people[key])
+		v.Addresses = people[key][:min(len(people[key]), unmatchedAddresses)]
+		out = append(out, *v)
+	}
+	slices.SortFunc(out, func(a, b UnmatchedView) int {
+		if c := cmp.Compare(b.Interactions, a.Interactions); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Domain, b.Domain)
+	})
+	return out, nil
+}
+
+// unmatchedKey is the row an external address belongs to: its registrable
+// domain, or the address itself on a free-mail provider (free is true
+// then). A domain the public suffix list cannot shorten (a bare suffix, a
+// single label) stands for itself. An address without a domain has no row.
+func unmatchedKey(addr string) (key string, free bool) {
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 || at == len(addr)-1 {
+		return "", false
+	}
+	dom := addr[at+1:]
+	if cadence.IsFreeMail(dom) {
+		return addr, true
+	}
+	if reg, err := publicsuffix.EffectiveTLDPlusOne(dom); err == nil {
+		return reg, false
+	}
+	return dom, false
 }

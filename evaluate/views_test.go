@@ -2,14 +2,20 @@ package evaluate
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/touchbase/touchbase/cadence"
+	"github.com/touchbase/touchbase/store"
 )
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
@@ -137,6 +143,102 @@ func TestSuggestFromStore(t *testing.T) {
 	golden(t, "suggest.txt", buf.Bytes())
 }
 
+// TestUnmatched: counted-looking traffic that touches no customer, grouped
+// by registrable domain; lists, customers, internal mail, declined
+// invitations, planned meetings and mail before the window stay out.
+func TestUnmatched(t *testing.T) {
+	f := newFixture(t)
+	f.history() // a customer's list mail and an internal mail: neither is unmatched
+	partnerCc := mailFrom("p1@prospect.example", tb("2026-03-05 09:00"), "Pat@Prospect.example", "alice@us.example", "Introduction")
+	partnerCc.Participants = append(partnerCc.Participants, cadence.Participant{Address: "kim@partner.example", Role: cadence.Cc})
+	withCustomer := mailFrom("c1@acme.com", tb("2026-03-05 11:00"), "bob@acme.com", "alice@us.example", "Meet our agency")
+	withCustomer.Participants = append(withCustomer.Participants, cadence.Participant{Address: "kim@partner.example", Role: cadence.Cc})
+	toProspect := mailFrom("p2@us.example", tb("2026-03-06 10:00"), "alice@us.example", "pat@prospect.example", "Re: Introduction")
+	toProspect.Participants = append(toProspect.Participants, cadence.Participant{Address: "lee@sales.prospect.example", Role: cadence.Cc})
+	declined := meetingWith("ghost", tb("2026-03-04 15:00"), "Demo", "nobody@ghost.example")
+	declined.Participants[1].PartStat = "DECLINED"
+	f.seed(
+		partnerCc, withCustomer, toProspect,
+		mailFrom("p3@sales.prospect.example", tb("2026-03-07 16:30"), "lee@sales.prospect.example", "alice@us.example", "Pricing"),
+		mailFrom("l1@newco.example", tb("2026-03-06 07:00"), "news@newco.example", "alice@us.example", "NewCo digest"),
+		mailFrom("g1@gmail.com", tb("2026-03-03 20:00"), "stranger@gmail.com", "alice@us.example", "Hello"),
+		mailFrom("o1@old.example", tb("2026-02-01 10:00"), "ceo@old.example", "alice@us.example", "Long ago"),
+		meetingWith("fair", tb("2026-03-02 14:00"), "Trade fair follow-up", "Ann@Sub.Event.co.uk"),
+		meetingWith("next", tb("2026-03-12 14:00"), "Planned", "pat@prospect.example"),
+		declined,
+	)
+	db, _ := sql.Open("sqlite", filepath.Join(f.dir, store.FileName))
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE interactions SET filter = 'list' WHERE key = 'mid:l1@newco.example'`); err != nil {
+		t.Fatal(err)
+	}
+
+	us, err := f.r.Unmatched(t.Context(), DefaultUnmatchedSince)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "unmatched.json", indent(t, us))
+	var buf bytes.Buffer
+	if err := RenderUnmatched(&buf, us, f.r.Location()); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "unmatched.txt", buf.Bytes())
+
+	type row struct {
+		domain                 string
+		total, in, out, people int
+	}
+	var got []row
+	for _, u := range us {
+		got = append(got, row{u.Domain, u.Interactions, u.Inbound, u.Outbound, u.People})
+	}
+	want := []row{
+		{"prospect.example", 3, 2, 1, 2},   // Pat wrote, we answered Pat and Lee, Lee wrote; the planned meeting is not yet
+		{"event.co.uk", 1, 0, 1, 1},        // our meeting with a subdomain, under its registrable domain
+		{"partner.example", 1, 0, 0, 1},    // on Pat's mail only: with ACME's it touched a customer
+		{"stranger@gmail.com", 1, 1, 0, 1}, // a person on free mail, not gmail.com
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("unmatched = %+v\nwant %+v", got, want)
+	}
+	if len(us) > 0 && (!us[0].FirstAt.Equal(tb("2026-03-05 09:00")) || !us[0].LastAt.Equal(tb("2026-03-07 16:30")) ||
+		!slices.Equal(us[0].Addresses, []string{"lee@sales.prospect.example", "pat@prospect.example"})) {
+		t.Errorf("prospect.example = %+v; want first 03-05 09:00, last 03-07 16:30, Lee and Pat", us[0])
+	}
+
+	// A longer window reaches the old mail.
+	us, err = f.r.Unmatched(t.Context(), cadence.Span{Unit: cadence.Week, N: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(us, func(u UnmatchedView) bool { return u.Domain == "old.example" && u.Inbound == 1 }) {
+		t.Errorf("--since 6w: %+v; want old.example with one inbound mail", us)
+	}
+}
+
+func TestParseSince(t *testing.T) {
+	tests := []struct {
+		in   string
+		want cadence.Span
+		bad  bool
+	}{
+		{in: "", want: DefaultUnmatchedSince},
+		{in: "2w", want: cadence.Span{Unit: cadence.Week, N: 2}},
+		{in: "3mo", want: cadence.Span{Unit: cadence.Month, N: 3}},
+		{in: "72h", want: cadence.Span{Unit: cadence.Fixed, Fixed: 72 * time.Hour}},
+		{in: "0", bad: true},
+		{in: "soon", bad: true},
+		{in: "-1d", bad: true},
+	}
+	for _, tc := range tests {
+		got, err := ParseSince(tc.in)
+		var arg *ArgError
+		if tc.bad != errorsAs(err, &arg) || (!tc.bad && got != tc.want) {
+			t.Errorf("ParseSince(%q) = %+v, %v; want %+v, bad %v", tc.in, got, err, tc.want, tc.bad)
+		}
+	}
+}
+
 func TestAPI(t *testing.T) {
 	f := newFixture(t)
 	f.history()
@@ -157,6 +259,8 @@ func TestAPI(t *testing.T) {
 		{"GET", "/v1/customers/nope", "", 404, "no such customer"},
 		{"GET", "/v1/alerts?all=true", "", 200, "["},
 		{"GET", "/v1/suggestions", "", 200, "["},
+		{"GET", "/v1/unmatched?since=2w", "", 200, "[]"},
+		{"GET", "/v1/unmatched?since=soon", "", 400, "want a length"},
 		{"POST", "/v1/silences", `{"targets": ["nope"], "ends_at": "2026-03-10T10:00:00Z"}`, 400, "no customer"},
 		{"POST", "/v1/silences", `{"targets": ["acme"], "ends_at": "2026-03-10T10:00:00Z", "reason": "x"}`, 200, `"customer_id": "acme"`},
 		{"GET", "/v1/silences", "", 200, `"reason": "x"`},

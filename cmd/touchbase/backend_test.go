@@ -21,6 +21,8 @@ func TestDataUsageErrors(t *testing.T) {
 		{[]string{"customers", "extra"}, `unknown command "extra"`, false},
 		{[]string{"alerts", "--all=maybe"}, "invalid argument", false},
 		{[]string{"suggest", "--bogus"}, "unknown flag: --bogus", false},
+		{[]string{"unmatched", "--since", "soon"}, `--since "soon": want a length`, false},
+		{[]string{"unmatched", "--since", "0"}, `--since "0": want a length`, false},
 		{[]string{"silence"}, "silence needs a subcommand", false},
 		{[]string{"silence", "add", "acme"}, "silence add needs --until TIME", false},
 		{[]string{"silence", "add", "--until", "1d"}, "requires at least 1 arg(s)", false},

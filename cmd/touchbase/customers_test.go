@@ -115,7 +115,7 @@ func TestCustomersJSONContract(t *testing.T) {
 // saying both.
 func TestDataCommandsNoStore(t *testing.T) {
 	f := newFixture(t, "http://127.0.0.1:9")
-	for _, args := range [][]string{{"customers"}, {"customer", "acme"}, {"alerts"}, {"suggest"}, {"silence", "list"},
+	for _, args := range [][]string{{"customers"}, {"customer", "acme"}, {"alerts"}, {"suggest"}, {"unmatched"}, {"silence", "list"},
 		{"webhooks", "list"}} {
 		code, out, errOut := f.run(f.cli, args...)
 		if code != 1 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "no store at") {
