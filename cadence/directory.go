@@ -280,3 +280,33 @@ func (d *Directory) External(in Interaction) []string {
 	}
 	return out
 }
+
+// Mentions reports whether any address on in (sender or participant, in
+// any role, declined attendees included) is the customer's: one of its
+// domains or contacts, or an address it excludes. It finds the mail and
+// meetings that concern a customer but may not count for it.
+func (d *Directory) Mentions(in Interaction, customerID string) bool {
+	is := func(addr string) bool {
+		k, i := d.lookup(addr)
+		switch k {
+		case customerAddr:
+			return d.customers[i].ID == customerID
+		case excludedAddr:
+			for _, c := range d.customers {
+				if c.ID == customerID {
+					return slices.ContainsFunc(c.Exclude, func(a string) bool { return NormAddress(a) == addr })
+				}
+			}
+		}
+		return false
+	}
+	if is(NormAddress(in.Sender)) {
+		return true
+	}
+	for _, p := range in.Participants {
+		if is(NormAddress(p.Address)) {
+			return true
+		}
+	}
+	return false
+}

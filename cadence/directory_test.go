@@ -137,6 +137,31 @@ func TestExternal(t *testing.T) {
 	}
 }
 
+func TestMentions(t *testing.T) {
+	d := testDirectory()
+	for _, tc := range []struct {
+		name     string
+		in       Interaction
+		customer string
+		want     bool
+	}{
+		{"a customer's sender", Interaction{Sender: "bob@acme.com"}, "acme", true},
+		{"another customer's", Interaction{Sender: "bob@acme.com"}, "globex", false},
+		{"a subdomain claimed by another customer", Interaction{Sender: "x@labs.acme.com"}, "acme", false},
+		{"an address the customer excludes", Interaction{Sender: "alice@us.example", Participants: participants("to", "NoReply@acme.com")}, "acme", true},
+		{"a contact on free mail", Interaction{Sender: "wile@gmail.com"}, "acme", true},
+		{"a declined attendee", Interaction{Kind: Meeting, Sender: "alice@us.example", Participants: []Participant{
+			{Address: "jane@globex.example", Role: Attendee, PartStat: "DECLINED"}}}, "globex", true},
+		{"internal only", Interaction{Sender: "alice@us.example", Participants: participants("to", "carl@us.example")}, "acme", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := d.Mentions(tc.in, tc.customer); got != tc.want {
+				t.Errorf("Mentions(%s) = %t, want %t", tc.customer, got, tc.want)
+			}
+		})
+	}
+}
+
 // TestBookClassifies: a Book keeps, per customer, the interactions that
 // count, sorted, and reports why the others do not.
 func TestBookClassifies(t *testing.T) {

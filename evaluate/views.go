@@ -46,6 +46,22 @@ type CustomerDetail struct {
 	People      []cadence.Person  `json:"people"`
 	Timeline    []TimelineEntry   `json:"timeline"`
 	Silences    []cadence.Silence `json:"silences"`
+	// NotCounted (with why) is the customer's mail and meetings in the
+	// window that did not count, each with the reason.
+	NotCounted []NotCountedView `json:"not_counted,omitempty"`
+	// WhySince (with why) is the start of the window NotCounted covers.
+	WhySince *time.Time `json:"why_since,omitempty"`
+}
+
+// NotCountedView is an interaction that concerns a customer but does not
+// count for it.
+type NotCountedView struct {
+	At        time.Time         `json:"at"`
+	Kind      cadence.Kind      `json:"kind"`
+	Direction cadence.Direction `json:"direction,omitempty"`
+	Subject   string            `json:"subject"`
+	Sender    string            `json:"sender"`
+	Reason    cadence.Filter    `json:"reason"` // list, bulk, automated, bounce, auto_reply, excluded, cancelled, declined
 }
 
 // CommitmentView is one commitment's state.
@@ -60,6 +76,7 @@ type CommitmentView struct {
 	Met      bool               `json:"met,omitempty"` // what is due is already done
 	Expected string             `json:"expected"`      // what would satisfy it
 	Silenced bool               `json:"silenced,omitempty"`
+	Reason   cadence.Reason     `json:"reason"` // the rule, due time, last satisfying interaction, stale sources
 }
 
 // ObservedView is the observed frequency in detail.
@@ -134,7 +151,7 @@ func (r *Runner) Customer(ctx context.Context, id string, at time.Time) (Custome
 	for _, cs := range cr.Commitments {
 		d.Commitments = append(d.Commitments, CommitmentView{Name: cs.Commitment.Name, Type: cs.Commitment.Type, State: cs.State,
 			DueAt: cadence.TimePtr(cs.DueAt), SlipsAt: cadence.TimePtr(cs.SlipsAt), Last: utcRef(cs.Last), About: utcRef(cs.About),
-			Met: cs.Met, Expected: cs.Expect, Silenced: cs.Silenced})
+			Met: cs.Met, Expected: cs.Expect, Silenced: cs.Silenced, Reason: utcReason(cs.Reason())})
 	}
 	contacts := in.History.Contacts(id)
 	d.People = cadence.People(contacts, in.Now)
@@ -466,4 +483,68 @@ func unmatchedKey(addr string) (key string, free bool) {
 		return reg, false
 	}
 	return dom, false
+}
+
+func utcReason(r cadence.Reason) cadence.Reason {
+	r.LastSatisfying = utcRef(r.LastSatisfying)
+	return r
+}
+
+// minWhyWindow is how far back `customer --why` lists what did not count
+// at least; a customer whose commitments span longer gets their span.
+const minWhyWindow = 30 * 24 * time.Hour
+
+// Why is Customer with the explanation of every state: the reasons (which
+// Customer has too) and the customer's mail and meetings that did not
+// count since the longest of its commitments' spans (30 days at least)
+// before at, planned meetings included.
+func (r *Runner) Why(ctx context.Context, id string, at time.Time) (CustomerDetail, error) {
+	d, err := r.Customer(ctx, id, at)
+	if err != nil {
+		return d, err
+	}
+	window := minWhyWindow
+	for _, c := range r.cfg.Customers {
+		if c.ID != id {
+			continue
+		}
+		for _, cm := range c.Commitments {
+			for _, sp := range []cadence.Span{cm.Every, cm.Within, cm.Window, cm.Before, cm.Grace} {
+				window = max(window, sp.Approx())
+			}
+			window = max(window, periodApprox(cm.Per))
+		}
+	}
+	since := d.EvaluatedAt.Add(-window)
+	d.WhySince = &since
+	ins, err := r.st.Interactions(ctx, since)
+	if err != nil {
+		return d, fmt.Errorf("why %s: %w", id, err)
+	}
+	d.NotCounted = []NotCountedView{}
+	for _, in := range ins {
+		c := r.dir.Classify(in)
+		if c.Filter == cadence.Counts || c.Filter == cadence.InternalOnly || !r.dir.Mentions(in, id) {
+			continue
+		}
+		d.NotCounted = append(d.NotCounted, NotCountedView{At: in.At.UTC(), Kind: in.Kind, Direction: c.Direction,
+			Subject: in.Subject, Sender: cadence.NormAddress(in.Sender), Reason: c.Filter})
+	}
+	return d, nil
+}
+
+// periodApprox is a calendar period's longest length.
+func periodApprox(p cadence.Period) time.Duration {
+	day := 24 * time.Hour
+	switch p {
+	case cadence.PerWeek:
+		return 7 * day
+	case cadence.PerMonth:
+		return 31 * day
+	case cadence.PerQtr:
+		return 92 * day
+	case cadence.PerYear:
+		return 366 * day
+	}
+	return 0
 }
