@@ -26,6 +26,9 @@ type Config struct {
 	Webhooks []Webhook
 	Alerting cadence.Alerting
 	LogLevel string // "debug", "info" (default), "warn", "error"
+	// Warnings are doubtful values that did not stop loading (a customer
+	// domain below another customer's), in the order found.
+	Warnings []Warning
 }
 
 // Listen configures the daemon's API listeners.

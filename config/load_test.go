@@ -284,3 +284,50 @@ func dumpCommitment(c cadence.Commitment) string {
 	}
 	return s
 }
+
+// TestLoadWarnings loads the fixtures that are valid but doubtful: each
+// loads, and its warnings are pinned in a golden .warn file.
+func TestLoadWarnings(t *testing.T) {
+	files, err := filepath.Glob("testdata/warn/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no fixtures in testdata/warn")
+	}
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".yaml"), func(t *testing.T) {
+			cfg, err := Load(f)
+			if err != nil {
+				t.Fatalf("Load(%s): %v", f, err)
+			}
+			if len(cfg.Warnings) == 0 {
+				t.Fatalf("Load(%s) gave no warnings", f)
+			}
+			var b strings.Builder
+			for _, w := range cfg.Warnings {
+				b.WriteString(w.String() + "\n")
+			}
+			golden(t, strings.TrimSuffix(f, ".yaml")+".warn", b.String())
+		})
+	}
+}
+
+// TestLoadNoWarnings keeps the shipped and the good configurations free of
+// warnings, so a warning is news when it appears.
+func TestLoadNoWarnings(t *testing.T) {
+	t.Setenv("TOUCHBASE_TEST_GOOD_PW", "env-password")
+	files, err := filepath.Glob("testdata/good/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range append(files, "../configs/touchbase.example.yaml") {
+		cfg, err := Load(f)
+		if err != nil {
+			t.Fatalf("Load(%s): %v", f, err)
+		}
+		for _, w := range cfg.Warnings {
+			t.Errorf("%s: warning %s", f, w)
+		}
+	}
+}
