@@ -59,6 +59,7 @@ func (b *builder) customers(rs []rawCustomer, c *Config, res resolver) []cadence
 			b.p.add(key+".tier", "unknown tier %q%s", r.Tier, didYouMean(r.Tier, slices.Sorted(maps.Keys(res.tiers))))
 		}
 		cu.Commitments = b.commitments(key, r.Commitments, r.Tier, res)
+		cu.Holidays = b.customerHolidays(key, r, c)
 		out = append(out, cu)
 	}
 	b.nestedDomains(out, &cl)

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/touchbase/touchbase/cadence"
 )
@@ -236,6 +237,7 @@ func dump(c *Config) string {
 	s := c.Sync
 	p("sync: backfill=%s poll=%s idle=%t horizon=%s stale_after=%s", s.Backfill, s.PollInterval, s.Idle, s.Horizon, s.StaleAfter)
 	p("alerting: repeat=%s at_risk_before=%s", c.Alerting.RepeatInterval, c.Alerting.AtRiskBefore)
+	p("holidays: %q extra=%q", c.Holidays, c.ExtraHolidays)
 	for _, a := range c.Accounts {
 		p("account %s email=%s", a.Name, a.Email)
 		if m := a.IMAP; m != nil {
@@ -248,6 +250,9 @@ func dump(c *Config) string {
 	for _, cu := range c.Customers {
 		p("customer %s name=%q domains=%q contacts=%q exclude=%q owner=%q tier=%q tz=%s",
 			cu.ID, cu.Name, cu.Domains, cu.Contacts, cu.Exclude, cu.Owner, cu.Tier, cu.Location)
+		if cu.Holidays != nil {
+			p("  holidays 2026: %s", dumpHolidays(cu.Holidays, 2026))
+		}
 		for _, cm := range cu.Commitments {
 			p("  %s", dumpCommitment(cm))
 		}
@@ -264,6 +269,17 @@ func dump(c *Config) string {
 		p("webhook %s url=%s format=%s events=%q secrets=%v", w.Name, w.URL, w.Format, w.Events, w.Secrets)
 	}
 	return b.String()
+}
+
+// dumpHolidays lists the days off in year as MM-DD, weekends included.
+func dumpHolidays(h cadence.Holidays, year int) string {
+	var days []string
+	for d := time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC); d.Year() == year; d = d.AddDate(0, 0, 1) {
+		if h(d.Date()) {
+			days = append(days, d.Format("01-02"))
+		}
+	}
+	return strings.Join(days, " ")
 }
 
 func dumpCommitment(c cadence.Commitment) string {
