@@ -15,6 +15,9 @@ type Customer struct {
 	Owner    string   // account name
 	Location *time.Location
 	Tier     string
+	// Holidays are the days besides weekends that business-day spans
+	// (`1bd`) skip, as dates in Location; nil: weekends only.
+	Holidays Holidays
 
 	// Commitments is the resolved list: the customer's own, its tier's and
 	// the defaults, de-duplicated by name.

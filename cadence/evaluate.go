@@ -188,7 +188,7 @@ func (e *custEval) commitment(cm *Commitment, in *Input, carried map[string]bool
 	cs := CommitmentState{Commitment: cm, DueAt: d.at, Period: d.period, Last: e.ref(d.last), About: e.ref(d.about),
 		Expect: d.expect, Met: d.satisfied}
 	if !d.at.IsZero() {
-		cs.SlipsAt = cm.Grace.After(d.at, e.loc)
+		cs.SlipsAt = e.after(cm.Grace, d.at)
 	}
 	if len(in.Stale) > 0 {
 		cs.StaleSources = in.Stale.blocking(*cm, carried)

@@ -36,6 +36,16 @@ func newCustEval(c *Customer, h *History, now, start time.Time) *custEval {
 	return &custEval{c: c, h: h, t: t, es: t.entries, loc: loc, now: now, start: start, past: past}
 }
 
+// after and before apply a span in the customer's zone, business days
+// skipping the customer's holidays.
+func (e *custEval) after(s Span, t time.Time) time.Time {
+	return s.AfterSkipping(t, e.loc, e.c.Holidays)
+}
+
+func (e *custEval) before(s Span, t time.Time) time.Time {
+	return s.BeforeSkipping(t, e.loc, e.c.Holidays)
+}
+
 func (e *custEval) key(ct *entry) string     { return e.t.key(ct) }
 func (e *custEval) subject(ct *entry) string { return e.h.subjects[ct.subject] }
 func (e *custEval) people(ct *entry) []string {
@@ -113,9 +123,9 @@ func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 // matches.
 func (e *custEval) rolling(span Span, nth *entry) (time.Time, string) {
 	if nth == nil {
-		return span.After(e.start, e.loc), "start:" + stamp(e.start)
+		return e.after(span, e.start), "start:" + stamp(e.start)
 	}
-	at := span.After(nth.time(), e.loc)
+	at := e.after(span, nth.time())
 	return at, "due:" + stamp(at)
 }
 
@@ -244,7 +254,7 @@ func (e *custEval) reply(cm *Commitment) due {
 				continue
 			}
 		}
-		d.about, d.at, d.period = ct, cm.Within.After(ct.time(), e.loc), "msg:"+key
+		d.about, d.at, d.period = ct, e.after(cm.Within, ct.time()), "msg:"+key
 		d.expect = fmt.Sprintf("an outbound mail to the customer answering %q", e.subject(ct))
 		break
 	}
@@ -272,7 +282,7 @@ func (e *custEval) threadReplies() map[uint64]bool {
 // customer would stay at_risk for ever) and finding an old meeting would
 // make the state worse.
 func (e *custEval) nextMeeting(cm *Commitment) due {
-	horizon := cm.Within.After(e.now, e.loc).Unix()
+	horizon := e.after(cm.Within, e.now).Unix()
 	d := due{expect: "a meeting with the customer on a calendar, starting within " + cm.Within.String()}
 	for i := e.past; i < len(e.es) && e.es[i].at <= horizon; i++ {
 		if ct := &e.es[i]; ct.meeting() {
@@ -320,7 +330,7 @@ func (e *custEval) followUp(cm *Commitment) due {
 		return d // no meeting yet, or one is in progress
 	}
 	m := &e.es[mi]
-	d.about, d.at, d.period = m, cm.Within.After(e.untilTime(m), e.loc), "meeting:"+e.key(m)
+	d.about, d.at, d.period = m, e.after(cm.Within, e.untilTime(m)), "meeting:"+e.key(m)
 	d.expect = fmt.Sprintf("an outbound mail to an attendee of %q", e.subject(m))
 	for i := mi + 1; i < e.past; i++ {
 		ct := &e.es[i]
@@ -347,7 +357,7 @@ func (e *custEval) prepare(cm *Commitment) due {
 	if next == nil {
 		return d
 	}
-	d.about, d.at, d.period = next, cm.Before.Before(next.time(), e.loc), "meeting:"+e.key(next)
+	d.about, d.at, d.period = next, e.before(cm.Before, next.time()), "meeting:"+e.key(next)
 	d.expect = fmt.Sprintf("an outbound mail to an attendee of %q, %s before it starts", e.subject(next), cm.Before)
 	after := e.start.Unix() // entries are whole seconds: after start is after its second
 	if prev := e.lastMeeting(e.past); prev != nil {

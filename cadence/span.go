@@ -91,20 +91,41 @@ func (s Span) Approx() time.Duration {
 	return s.Fixed
 }
 
+// Holidays reports whether a date (year, month, day in the customer's time
+// zone) is a non-working day besides Saturday and Sunday: a public holiday,
+// or a day the team has declared closed. Business-day spans skip such days
+// as they skip weekends. A nil Holidays has none. It is called once for each
+// day a span steps over, possibly from several goroutines: it must be cheap
+// and safe for concurrent use, and must not change its answers.
+type Holidays func(year int, month time.Month, day int) bool
+
 // After returns t plus the span, with calendar units applied in loc.
 // Months clamp to the end of the target month (Jan 31 + 1mo = Feb 28/29).
 // Business days skip Saturdays and Sundays: 1bd after Friday 15:00 is
 // Monday 15:00, and a start on a weekend counts from the next Monday 00:00.
 func (s Span) After(t time.Time, loc *time.Location) time.Time {
-	return s.shift(t, loc, 1)
+	return s.shift(t, loc, nil, 1)
 }
 
 // Before returns t minus the span, the mirror of After.
 func (s Span) Before(t time.Time, loc *time.Location) time.Time {
-	return s.shift(t, loc, -1)
+	return s.shift(t, loc, nil, -1)
 }
 
-func (s Span) shift(t time.Time, loc *time.Location, sign int) time.Time {
+// AfterSkipping is After with business days also skipping the holidays hol
+// (nil: none, the same as After): 1bd after the day before a holiday is
+// the next working day at the same time, and a start on a holiday counts
+// from the next working day's 00:00. Other units ignore hol.
+func (s Span) AfterSkipping(t time.Time, loc *time.Location, hol Holidays) time.Time {
+	return s.shift(t, loc, hol, 1)
+}
+
+// BeforeSkipping is the mirror of AfterSkipping.
+func (s Span) BeforeSkipping(t time.Time, loc *time.Location, hol Holidays) time.Time {
+	return s.shift(t, loc, hol, -1)
+}
+
+func (s Span) shift(t time.Time, loc *time.Location, hol Holidays, sign int) time.Time {
 	if loc == nil {
 		loc = time.UTC
 	}
@@ -117,7 +138,7 @@ func (s Span) shift(t time.Time, loc *time.Location, sign int) time.Time {
 	case Month:
 		return addMonthsClamped(lt, sign*s.N)
 	case BusinessDay:
-		return addBusinessDays(lt, sign*s.N)
+		return addBusinessDays(lt, sign*s.N, hol)
 	}
 	return t.Add(time.Duration(sign) * s.Fixed)
 }
@@ -132,7 +153,7 @@ func addMonthsClamped(t time.Time, n int) time.Time {
 	return time.Date(first.Year(), first.Month(), d, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), t.Location())
 }
 
-func addBusinessDays(t time.Time, n int) time.Time {
+func addBusinessDays(t time.Time, n int, hol Holidays) time.Time {
 	if n == 0 {
 		// "0bd" is no time at all, even on a weekend.
 		return t
@@ -141,11 +162,11 @@ func addBusinessDays(t time.Time, n int) time.Time {
 	if n < 0 {
 		step, n = -1, -n
 	}
-	if isWeekend(t) {
-		// Time spent on a weekend does not count: move to the edge of the
-		// working week in the direction of travel.
+	if offDay(t, hol) {
+		// Time spent on a day off does not count: move to the edge of the
+		// working days in the direction of travel.
 		y, m, d := t.Date()
-		for t = time.Date(y, m, d, 0, 0, 0, 0, t.Location()); isWeekend(t); {
+		for t = time.Date(y, m, d, 0, 0, 0, 0, t.Location()); offDay(t, hol); {
 			t = t.AddDate(0, 0, step)
 		}
 		if step < 0 {
@@ -154,14 +175,18 @@ func addBusinessDays(t time.Time, n int) time.Time {
 	}
 	for n > 0 {
 		t = t.AddDate(0, 0, step)
-		if !isWeekend(t) {
+		if !offDay(t, hol) {
 			n--
 		}
 	}
 	return t
 }
 
-func isWeekend(t time.Time) bool {
+// offDay reports whether t's date is a weekend day or one of hol.
+func offDay(t time.Time, hol Holidays) bool {
 	wd := t.Weekday()
-	return wd == time.Saturday || wd == time.Sunday
+	if wd == time.Saturday || wd == time.Sunday {
+		return true
+	}
+	return hol != nil && hol(t.Date())
 }

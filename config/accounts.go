@@ -188,7 +188,8 @@ var freeMail = []string{
 func (b *builder) internalDomains(rs []string, accounts []Account) []string {
 	var out []string
 	for i, s := range rs {
-		if d := b.domain(fmt.Sprintf("internal_domains[%d]", i), s); d != "" && !slices.Contains(out, d) {
+		key := fmt.Sprintf("internal_domains[%d]", i)
+		if d := b.domain(key, s); d != "" && !b.publicSuffix(key, d, "our") && !slices.Contains(out, d) {
 			out = append(out, d)
 		}
 	}

@@ -23,6 +23,9 @@ type builder struct {
 	// declared holds every policy name under `policies:`, also those too
 	// broken to use, so references to them are not reported again.
 	declared map[string]bool
+	// calendars are the holiday calendars built so far, by country and
+	// extra dates, shared by the customers that have the same days off.
+	calendars map[string]*calendar
 }
 
 func (b *builder) build(r rawConfig) *Config {
@@ -34,6 +37,9 @@ func (b *builder) build(r rawConfig) *Config {
 		Listen:   b.listen(r.Listen),
 		Sync:     b.sync(r.Sync),
 		Alerting: b.alerting(r.Alerting),
+
+		Holidays:      b.holidayCountry("holidays", r.Holidays),
+		ExtraHolidays: b.extraHolidays("extra_holidays", r.ExtraHolidays),
 	}
 	c.Accounts = b.accounts(r.Accounts)
 	c.InternalDomains = b.internalDomains(r.InternalDomains, c.Accounts)

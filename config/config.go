@@ -26,6 +26,16 @@ type Config struct {
 	Webhooks []Webhook
 	Alerting cadence.Alerting
 	LogLevel string // "debug", "info" (default), "warn", "error"
+	// Holidays is the country (ISO 3166 code, like "SE") whose public
+	// holidays business days skip, for customers that name none; "" or
+	// "none" for no country.
+	Holidays string
+	// ExtraHolidays are more days off for every customer, as YYYY-MM-DD,
+	// sorted. A customer's own are added to these.
+	ExtraHolidays []string
+	// Warnings are doubtful values that did not stop loading (a customer
+	// domain below another customer's), in the order found.
+	Warnings []Warning
 }
 
 // Listen configures the daemon's API listeners.

@@ -6,21 +6,24 @@ import (
 	"slices"
 	"strings"
 
+	"golang.org/x/net/publicsuffix"
+
 	"github.com/touchbase/touchbase/cadence"
 )
 
 // claims remembers which customer each domain and address belongs to, so a
 // second claim is reported: an interaction must map to one customer.
 type claims struct {
-	internal map[string]bool
-	domains  map[string]string // domain → customer id
-	contacts map[string]string // address → customer id
+	internal   map[string]bool
+	domains    map[string]string // domain → customer id
+	domainKeys map[string]string // domain → key path where it was claimed
+	contacts   map[string]string // address → customer id
 }
 
 func (b *builder) customers(rs []rawCustomer, c *Config, res resolver) []cadence.Customer {
 	out := make([]cadence.Customer, 0, len(rs))
 	ids := map[string]string{}
-	cl := claims{internal: map[string]bool{}, domains: map[string]string{}, contacts: map[string]string{}}
+	cl := claims{internal: map[string]bool{}, domains: map[string]string{}, domainKeys: map[string]string{}, contacts: map[string]string{}}
 	for _, d := range c.InternalDomains {
 		cl.internal[d] = true
 	}
@@ -56,9 +59,66 @@ func (b *builder) customers(rs []rawCustomer, c *Config, res resolver) []cadence
 			b.p.add(key+".tier", "unknown tier %q%s", r.Tier, didYouMean(r.Tier, slices.Sorted(maps.Keys(res.tiers))))
 		}
 		cu.Commitments = b.commitments(key, r.Commitments, r.Tier, res)
+		cu.Holidays = b.customerHolidays(key, r, c)
 		out = append(out, cu)
 	}
+	b.nestedDomains(out, &cl)
 	return out
+}
+
+// nestedDomains warns about a customer domain below another customer's
+// domain (eu.acme.com under acme.com). That is allowed, and the most
+// specific domain wins, but it is as often a slip: the config's author
+// should see that the parent's customer no longer gets that mail.
+func (b *builder) nestedDomains(cs []cadence.Customer, cl *claims) {
+	for _, cu := range cs {
+		for _, d := range cu.Domains {
+			for p := parentDomain(d); p != ""; p = parentDomain(p) {
+				owner, ok := cl.domains[p]
+				if !ok {
+					continue
+				}
+				// Only the closest claimed parent matters: that is the
+				// customer the mail would otherwise go to.
+				if owner != cu.ID {
+					b.p.warn(cl.domainKeys[d], "domain %q lies under %q of customer %q (%s): mail from %s counts for customer %q, not %q",
+						d, p, owner, cl.domainKeys[p], d, cu.ID, owner)
+				}
+				break
+			}
+		}
+	}
+}
+
+// parentDomain strips the first label: "eu.acme.com" → "acme.com"; "" when
+// what is left would have no dot (a TLD is nobody's domain).
+func parentDomain(d string) string {
+	_, rest, _ := strings.Cut(d, ".")
+	if !strings.Contains(rest, ".") {
+		return ""
+	}
+	return rest
+}
+
+// publicSuffix checks that d is not a public suffix (co.uk, com.au): a
+// suffix would claim every sender below it, all of them someone else. It
+// reports whether d is one and was refused. whose is "the customer's" or
+// "our", for the hint. Suffixes from the list's private section (github.io,
+// blogspot.com) only warn: they are hosting platforms, where a claim is as
+// wrong, but the section is long and maintained by the platforms
+// themselves, and a mistake there must not stop the daemon from loading.
+func (b *builder) publicSuffix(key, d, whose string) bool {
+	// The list is matched on lower-case ASCII: d is normalised (domain).
+	ps, icann := publicsuffix.PublicSuffix(d)
+	switch {
+	case ps != d:
+		return false
+	case icann:
+		b.p.add(key, "domain %q is a public suffix: it would claim every sender below it; list %s own domain (e.g. example.%s)", d, whose, d)
+		return true
+	}
+	b.p.warn(key, "domain %q is a hosting suffix on the Public Suffix List: it claims every site below it, each someone else's; list %s own domain instead", d, whose)
+	return false
 }
 
 // customerDomains normalises a customer's domains and claims them.
@@ -69,6 +129,7 @@ func (b *builder) customerDomains(key, id string, ds []string, cl *claims) []str
 		d := b.domain(dk, s)
 		switch {
 		case d == "":
+		case b.publicSuffix(dk, d, "the customer's"):
 		case slices.Contains(out, d):
 			b.p.add(dk, "domain %q is listed twice", d)
 		case cl.internal[d]:
@@ -77,6 +138,7 @@ func (b *builder) customerDomains(key, id string, ds []string, cl *claims) []str
 			b.p.add(dk, "domain %q already belongs to customer %q", d, cl.domains[d])
 		default:
 			cl.domains[d] = id
+			cl.domainKeys[d] = dk
 			out = append(out, d)
 		}
 	}

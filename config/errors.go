@@ -72,9 +72,23 @@ type problems struct {
 	lines map[string]int // key path → line of the key (or list item)
 	// bad holds paths whose value had the wrong type: later checks on them
 	// or below them would only repeat the same problem in other words.
-	bad  map[string]bool
-	errs Errors
+	bad   map[string]bool
+	errs  Errors
+	warns []Warning
 }
+
+// Warning is a doubtful value that does not stop the configuration from
+// loading: the daemon runs with it, and `touchbase check` shows it. Key is
+// the path of the value, like Error.Key.
+type Warning struct {
+	Key string
+	Msg string
+
+	line int // for ordering only, as Errors are ordered
+}
+
+// String formats the warning as `key: msg`.
+func (w Warning) String() string { return w.Key + ": " + w.Msg }
 
 func newProblems(file string) *problems {
 	return &problems{file: file, lines: map[string]int{}, bad: map[string]bool{}}
@@ -97,6 +111,17 @@ func (p *problems) add(key, format string, args ...any) {
 		}
 	}
 	p.errs = append(p.errs, &Error{File: p.file, Line: line, Key: key, Msg: msg})
+}
+
+// warn records a warning about the value at key. Warnings on paths that
+// already had a problem are dropped, as add drops problems there.
+func (p *problems) warn(key, format string, args ...any) {
+	for k := key; k != ""; k = parentKey(k) {
+		if p.bad[k] {
+			return
+		}
+	}
+	p.warns = append(p.warns, Warning{Key: key, Msg: fmt.Sprintf(format, args...), line: p.line(key)})
 }
 
 // addFile records a problem with the file as written, at line.
@@ -130,17 +155,26 @@ func (p *problems) line(key string) int {
 // they were found for equal lines; problems without a line come last.
 func (p *problems) sorted() Errors {
 	out := slices.Clone(p.errs)
-	slices.SortStableFunc(out, func(a, b *Error) int {
-		la, lb := a.Line, b.Line
-		if la == 0 {
-			la = int(^uint(0) >> 1)
-		}
-		if lb == 0 {
-			lb = int(^uint(0) >> 1)
-		}
-		return cmp.Compare(la, lb)
-	})
+	slices.SortStableFunc(out, func(a, b *Error) int { return cmpLine(a.Line, b.Line) })
 	return out
+}
+
+// warnings returns the warnings ordered by line, as sorted orders problems.
+func (p *problems) warnings() []Warning {
+	out := slices.Clone(p.warns)
+	slices.SortStableFunc(out, func(a, b Warning) int { return cmpLine(a.line, b.line) })
+	return out
+}
+
+// cmpLine orders line numbers, unknown (0) last.
+func cmpLine(a, b int) int {
+	if a == 0 {
+		a = int(^uint(0) >> 1)
+	}
+	if b == 0 {
+		b = int(^uint(0) >> 1)
+	}
+	return cmp.Compare(a, b)
 }
 
 // parentKey strips the last element of a key path:

@@ -51,6 +51,8 @@ const (
 //
 // On any problem Load returns a nil Config and an Errors holding every
 // problem found, each naming its key path and, where known, its line.
+// Doubtful values that do not make the configuration unusable are in
+// Config.Warnings instead.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -88,6 +90,7 @@ func Load(path string) (*Config, error) {
 	if len(p.errs) > 0 {
 		return nil, p.sorted()
 	}
+	cfg.Warnings = p.warnings()
 	return cfg, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/touchbase/touchbase/cadence"
 )
@@ -236,6 +237,7 @@ func dump(c *Config) string {
 	s := c.Sync
 	p("sync: backfill=%s poll=%s idle=%t horizon=%s stale_after=%s", s.Backfill, s.PollInterval, s.Idle, s.Horizon, s.StaleAfter)
 	p("alerting: repeat=%s at_risk_before=%s", c.Alerting.RepeatInterval, c.Alerting.AtRiskBefore)
+	p("holidays: %q extra=%q", c.Holidays, c.ExtraHolidays)
 	for _, a := range c.Accounts {
 		p("account %s email=%s", a.Name, a.Email)
 		if m := a.IMAP; m != nil {
@@ -248,6 +250,9 @@ func dump(c *Config) string {
 	for _, cu := range c.Customers {
 		p("customer %s name=%q domains=%q contacts=%q exclude=%q owner=%q tier=%q tz=%s",
 			cu.ID, cu.Name, cu.Domains, cu.Contacts, cu.Exclude, cu.Owner, cu.Tier, cu.Location)
+		if cu.Holidays != nil {
+			p("  holidays 2026: %s", dumpHolidays(cu.Holidays, 2026))
+		}
 		for _, cm := range cu.Commitments {
 			p("  %s", dumpCommitment(cm))
 		}
@@ -264,6 +269,17 @@ func dump(c *Config) string {
 		p("webhook %s url=%s format=%s events=%q secrets=%v", w.Name, w.URL, w.Format, w.Events, w.Secrets)
 	}
 	return b.String()
+}
+
+// dumpHolidays lists the days off in year as MM-DD, weekends included.
+func dumpHolidays(h cadence.Holidays, year int) string {
+	var days []string
+	for d := time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC); d.Year() == year; d = d.AddDate(0, 0, 1) {
+		if h(d.Date()) {
+			days = append(days, d.Format("01-02"))
+		}
+	}
+	return strings.Join(days, " ")
 }
 
 func dumpCommitment(c cadence.Commitment) string {
@@ -283,4 +299,51 @@ func dumpCommitment(c cadence.Commitment) string {
 		s += " within=" + c.Within.String()
 	}
 	return s
+}
+
+// TestLoadWarnings loads the fixtures that are valid but doubtful: each
+// loads, and its warnings are pinned in a golden .warn file.
+func TestLoadWarnings(t *testing.T) {
+	files, err := filepath.Glob("testdata/warn/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no fixtures in testdata/warn")
+	}
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".yaml"), func(t *testing.T) {
+			cfg, err := Load(f)
+			if err != nil {
+				t.Fatalf("Load(%s): %v", f, err)
+			}
+			if len(cfg.Warnings) == 0 {
+				t.Fatalf("Load(%s) gave no warnings", f)
+			}
+			var b strings.Builder
+			for _, w := range cfg.Warnings {
+				b.WriteString(w.String() + "\n")
+			}
+			golden(t, strings.TrimSuffix(f, ".yaml")+".warn", b.String())
+		})
+	}
+}
+
+// TestLoadNoWarnings keeps the shipped and the good configurations free of
+// warnings, so a warning is news when it appears.
+func TestLoadNoWarnings(t *testing.T) {
+	t.Setenv("TOUCHBASE_TEST_GOOD_PW", "env-password")
+	files, err := filepath.Glob("testdata/good/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range append(files, "../configs/touchbase.example.yaml") {
+		cfg, err := Load(f)
+		if err != nil {
+			t.Fatalf("Load(%s): %v", f, err)
+		}
+		for _, w := range cfg.Warnings {
+			t.Errorf("%s: warning %s", f, w)
+		}
+	}
 }

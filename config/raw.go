@@ -7,12 +7,14 @@ package config
 // that have a non-zero default are pointers so "absent" differs from 0.
 
 type rawConfig struct {
-	DataDir         string   `mapstructure:"data_dir"`
-	Store           string   `mapstructure:"store"`
-	PostgresURL     string   `mapstructure:"postgres_url"`
-	Timezone        string   `mapstructure:"timezone"`
-	LogLevel        string   `mapstructure:"log_level"`
-	InternalDomains []string `mapstructure:"internal_domains"`
+	DataDir         string    `mapstructure:"data_dir"`
+	Store           string    `mapstructure:"store"`
+	PostgresURL     string    `mapstructure:"postgres_url"`
+	Timezone        string    `mapstructure:"timezone"`
+	LogLevel        string    `mapstructure:"log_level"`
+	InternalDomains []string  `mapstructure:"internal_domains"`
+	Holidays        string    `mapstructure:"holidays"`
+	ExtraHolidays   []rawDate `mapstructure:"extra_holidays"`
 
 	Listen   rawListen   `mapstructure:"listen"`
 	Sync     rawSync     `mapstructure:"sync"`
@@ -25,6 +27,10 @@ type rawConfig struct {
 	Defaults  []string             `mapstructure:"defaults"`
 	Webhooks  []rawWebhook         `mapstructure:"webhooks"`
 }
+
+// rawDate is a date in a list: YAML reads an unquoted 2026-06-05 as a
+// timestamp (time.Time), a quoted one as a string; the builder takes both.
+type rawDate any
 
 type rawListen struct {
 	Socket    string `mapstructure:"socket"`
@@ -86,6 +92,9 @@ type rawCustomer struct {
 	Owner    string   `mapstructure:"owner"`
 	Timezone string   `mapstructure:"timezone"`
 	Tier     string   `mapstructure:"tier"`
+	Holidays string   `mapstructure:"holidays"`
+	// extra_holidays adds to the top-level ones.
+	ExtraHolidays []rawDate `mapstructure:"extra_holidays"`
 	// Each item is a policy name (string) or an inline policy (a mapping
 	// shaped like rawInline). The schema walk checks items by that rule.
 	Commitments []any `mapstructure:"commitments"`

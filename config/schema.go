@@ -20,6 +20,7 @@ import (
 var (
 	rawConfigType = reflect.TypeFor[rawConfig]()
 	rawInlineType = reflect.TypeFor[rawInline]()
+	rawDateType   = reflect.TypeFor[rawDate]()
 )
 
 // nameRE is what policy and tier names must look like. Viper lower-cases
@@ -34,6 +35,10 @@ func (w walker) walk(n *yaml.Node, t reflect.Type, path string) {
 	n = deref(n)
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
 		return // an empty value is the same as an absent one
+	}
+	if t == rawDateType {
+		w.scalar(n, path, "a date (YYYY-MM-DD)", "!!timestamp", "!!str")
+		return
 	}
 	switch t.Kind() {
 	case reflect.Pointer:

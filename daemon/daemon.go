@@ -130,7 +130,21 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 	}
 	d.state.Store(snap)
 	d.setLevel(cfg.LogLevel)
+	d.logWarnings(cfg)
 	return d, nil
+}
+
+// logWarnings logs the configuration's warnings once per load, so that a
+// daemon whose file never went through `touchbase check` still shows them.
+func (d *Daemon) logWarnings(cfg *config.Config) {
+	if len(cfg.Warnings) == 0 {
+		return
+	}
+	ws := make([]string, len(cfg.Warnings))
+	for i, w := range cfg.Warnings {
+		ws[i] = w.String()
+	}
+	d.log.Warn("configuration has warnings", zap.String(keyConfig, cfg.Path), zap.Strings(keyWarnings, ws))
 }
 
 // Close closes the store. Call it after Run or RunOnce returned.
@@ -199,6 +213,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	cfg := d.Config()
 	d.log.Info("configuration reloaded", zap.String(keyConfig, cfg.Path),
 		zap.String(keyLevel, levelName(cfg.LogLevel)), zap.Int(keySources, len(d.state.Load().plan.Sources)))
+	d.logWarnings(cfg)
 	return nil
 }
 

@@ -244,3 +244,19 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// A configuration with warnings loads, and the daemon logs them: the
+// journal is where a file that never went through `check` shows them.
+func TestNewLogsWarnings(t *testing.T) {
+	path := setupConfig(t, "daemon.yaml", "domains: [acme.example]", "domains: [acme.example]\n  - id: acme-eu\n    domains: [eu.acme.example]")
+	core, logs := observer.New(zapcore.InfoLevel)
+	d, err := New(t.Context(), Options{ConfigPath: path, Logger: zap.New(core)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	got := logs.FilterMessage("configuration has warnings").All()
+	if len(got) != 1 || !strings.Contains(fmt.Sprint(got[0].ContextMap()[keyWarnings]), `customers[1].domains[0]: domain "eu.acme.example" lies under "acme.example"`) {
+		t.Errorf("warning logs %+v, want one naming customers[1].domains[0]", got)
+	}
+}

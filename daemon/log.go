@@ -9,6 +9,7 @@ const (
 	keyRetryIn  = "retry_in"
 	keyConfig   = "config"
 	keyProblems = "problems"
+	keyWarnings = "warnings"
 	keyLevel    = "log_level"
 	keySources  = "sources"
 	keyAddr     = "addr"

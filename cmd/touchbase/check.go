@@ -24,7 +24,9 @@ func newCheckCmd(g *globals) *cobra.Command {
 		Short: "Validate the configuration (and with --connect, log in to every source)",
 		Long: `Validate the configuration and print a summary of it. Every problem is
 printed, one per line, naming the file, line and key; the exit status is 2
-when there is any. With --connect, also log in to every source and report
+when there is any. Warnings (doubtful values the daemon accepts, like a
+customer domain below another customer's) are printed to stderr as
+"warning: KEY: MESSAGE" and leave the exit status 0. With --connect, also log in to every source and report
 each one; exit status 1 when a source cannot be reached.`,
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error { return check(cmd.Context(), g, connect) }),
@@ -37,6 +39,11 @@ func check(ctx context.Context, g *globals, connect bool) error {
 	cfg, err := daemon.LoadConfig(g.config)
 	if err != nil {
 		return err
+	}
+	// Warnings go to stderr beside the summary and do not change the exit
+	// status: the daemon would run with this configuration.
+	for _, w := range cfg.Warnings {
+		fmt.Fprintf(g.stderr, "warning: %s\n", w)
 	}
 	fmt.Fprint(g.stdout, cfg.Summary())
 	if !connect {

@@ -313,6 +313,31 @@ func TestCheckConfigFixtures(t *testing.T) {
 			}
 		})
 	}
+	// Doubtful but valid fixtures load: exit 0 with the summary on stdout and
+	// each warning the config package expects (warn/*.warn) on stderr.
+	warn, _ := filepath.Glob(filepath.Join(dir, "warn", "*.yaml"))
+	if len(warn) == 0 {
+		t.Fatalf("no warning fixtures in %s", dir)
+	}
+	for _, path := range warn {
+		t.Run("warn/"+filepath.Base(path), func(t *testing.T) {
+			want, err := os.ReadFile(strings.TrimSuffix(path, ".yaml") + ".warn")
+			if err != nil {
+				t.Fatal(err)
+			}
+			code, out, errOut := runCLI(t, "check", "--config", path)
+			if code != 0 || !strings.Contains(out, "customers:") {
+				t.Errorf("exit %d, stdout %q; want 0 and the summary", code, out)
+			}
+			var expected strings.Builder
+			for line := range strings.Lines(string(want)) {
+				expected.WriteString("warning: " + line)
+			}
+			if errOut != expected.String() {
+				t.Errorf("stderr:\n%s\nwant:\n%s", errOut, expected.String())
+			}
+		})
+	}
 	t.Setenv("TOUCHBASE_TEST_GOOD_PW", "env-password") // good/full.yaml's password_env
 	for _, path := range good {
 		t.Run("good/"+filepath.Base(path), func(t *testing.T) {
