@@ -15,7 +15,7 @@ import (
 // Plan.Routes). Every answer is JSON, errors as {"error": "..."}.
 //
 //	GET    /v1/customers?at=TIME       []CustomerView
-//	GET    /v1/customers/{id}?at=TIME  CustomerDetail (404: unknown ID)
+//	GET    /v1/customers/{id}?at=TIME  CustomerDetail (404: unknown ID); &why=true adds what did not count
 //	GET    /v1/alerts?all=true         []AlertView
 //	GET    /v1/suggestions             []SuggestionView
 //	GET    /v1/unmatched?since=SPAN    []UnmatchedView (SPAN: 30d by default)
@@ -35,7 +35,11 @@ func (r *Runner) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/customers/{id}", func(w http.ResponseWriter, req *http.Request) {
 		at, ok := r.queryTime(w, req)
 		if ok {
-			v, err := r.Customer(req.Context(), req.PathValue("id"), at)
+			get := r.Customer
+			if req.URL.Query().Get("why") == "true" {
+				get = r.Why
+			}
+			v, err := get(req.Context(), req.PathValue("id"), at)
 			r.answer(w, v, err)
 		}
 	})

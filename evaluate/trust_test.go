@@ -232,4 +232,18 @@ func TestStaleAccountMutesOnlyItsCustomers(t *testing.T) {
 			t.Errorf("acme is %s; want unknown", v.State)
 		}
 	}
+	d, err := f.r.Why(t.Context(), "acme", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range d.Commitments {
+		r := c.Reason
+		if len(r.StaleSources) != 1 || r.StaleSources[0].Source != "imap:alice" || r.StaleSources[0].LastSuccessAt == nil ||
+			!r.StaleSources[0].LastSuccessAt.Equal(tb("2026-03-09 07:00")) {
+			t.Errorf("why %s: stale sources %+v; want imap:alice, last synced 07:00", c.Name, r.StaleSources)
+		}
+	}
+	if len(d.NotCounted) != 1 || d.NotCounted[0].Reason != cadence.List || d.NotCounted[0].Sender != "news@acme.com" {
+		t.Errorf("why: not counted %+v; want the newsletter, as a list mail", d.NotCounted)
+	}
 }
