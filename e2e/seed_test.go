@@ -28,8 +28,16 @@ const (
 // and its Date as INTERNALDATE. Reruns start from the same state.
 func seedIMAP(t *testing.T, env testbed.Env, h *demo.History) {
 	t.Helper()
-	ctx, addr := t.Context(), env["TESTBED_IMAP_ADDR"]
-	c, err := demo.DialIMAP(ctx, addr, daveUser, davePass)
+	emptyMailbox(t, env, daveUser, davePass)
+	if err := demo.AppendIMAP(t.Context(), env["TESTBED_IMAP_ADDR"], daveUser, davePass, h.Mails); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// emptyMailbox expunges every message of user's INBOX and \Sent mailbox.
+func emptyMailbox(t *testing.T, env testbed.Env, user, pass string) {
+	t.Helper()
+	c, err := demo.DialIMAP(t.Context(), env["TESTBED_IMAP_ADDR"], user, pass)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +49,7 @@ func seedIMAP(t *testing.T, env testbed.Env, h *demo.History) {
 	for _, box := range []string{demo.Inbox, sent} {
 		sel, err := c.Select(box, nil).Wait()
 		if err != nil {
-			t.Fatalf("select %s: %v", box, err)
+			t.Fatalf("select %s of %s: %v", box, user, err)
 		}
 		if sel.NumMessages == 0 {
 			continue
@@ -49,17 +57,14 @@ func seedIMAP(t *testing.T, env testbed.Env, h *demo.History) {
 		var all imap.SeqSet
 		all.AddRange(1, 0) // 1:*
 		if err := c.Store(all, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
-			t.Fatalf("flag %s deleted: %v", box, err)
+			t.Fatalf("flag %s of %s deleted: %v", box, user, err)
 		}
 		if err := c.Expunge().Close(); err != nil {
-			t.Fatalf("expunge %s: %v", box, err)
+			t.Fatalf("expunge %s of %s: %v", box, user, err)
 		}
 	}
 	if err := c.Logout().Wait(); err != nil {
 		t.Fatalf("logout: %v", err)
-	}
-	if err := demo.AppendIMAP(ctx, addr, daveUser, davePass, h.Mails); err != nil {
-		t.Fatal(err)
 	}
 }
 

@@ -70,7 +70,7 @@ type SyncData struct {
 // events and returns the events to enqueue: sync.recovered for an open
 // failure whose episode ended (the source synced, or it is failing again
 // since a later time), then sync.failing for a source failing for at least
-// after. IDs derive from the source and failing_since, so repeating a check
+// after, or failing with its last success at least after ago. IDs derive from the source and failing_since, so repeating a check
 // enqueues nothing new.
 func syncEvents(sources []store.SourceStatus, open map[string]store.Event, after time.Duration, now time.Time) ([]store.Event, error) {
 	var out []store.Event
@@ -85,7 +85,12 @@ func syncEvents(sources []store.SourceStatus, open map[string]store.Event, after
 			out = append(out, ev)
 			delete(open, src.Name)
 		}
-		if !failing || now.Sub(src.FailingSince) < after {
+		// Failing for the threshold, or failing with no success within it:
+		// `run --once` from a daily cron sees a changed password fail
+		// once a day, and must announce it on the first failure rather
+		// than the next day.
+		stale := !src.LastSuccessAt.IsZero() && now.Sub(src.LastSuccessAt) >= after
+		if !failing || (now.Sub(src.FailingSince) < after && !stale) {
 			continue
 		}
 		if _, ok := open[src.Name]; ok {

@@ -44,6 +44,10 @@ func TestSyncEvents(t *testing.T) {
 	openFail := map[string]store.Event{"imap:alice": {ID: failID, Type: SyncFailing,
 		Payload: []byte(`{"data":{"source":"imap:alice","failing_since":"` + since.Format(time.RFC3339) + `"}}`)}}
 	healthy := store.SourceStatus{Name: "imap:alice", LastSuccessAt: t0.Add(-time.Minute)}
+	daily := store.SourceStatus{Name: "imap:alice", FailingSince: t0, ConsecutiveFailures: 1, LastError: "login: refused",
+		LastSuccessAt: t0.Add(-24 * time.Hour)}
+	justFailed := daily
+	justFailed.LastSuccessAt = t0.Add(-time.Minute)
 	again := failing
 	again.FailingSince, again.LastSuccessAt = t0.Add(-90*time.Minute), t0.Add(-91*time.Minute)
 	tests := []struct {
@@ -58,6 +62,9 @@ func TestSyncEvents(t *testing.T) {
 		{name: "failing, under the threshold", src: failing, after: 3 * time.Hour},
 		{name: "failing, over the threshold", src: failing, after: time.Hour, want: []string{SyncFailing}, wantID: []string{failID}},
 		{name: "already announced", src: failing, open: openFail, after: time.Hour},
+		{name: "failing once, last success a day ago (a daily cron)", src: daily, after: time.Hour,
+			want: []string{SyncFailing}},
+		{name: "failing once, last success a minute before", src: justFailed, after: time.Hour},
 		{name: "recovered", src: healthy, open: openFail, after: time.Hour, want: []string{SyncRecovered},
 			wantID: []string{cadence.EventID(SyncRecovered, failID)}},
 		{name: "recovered, then failing again", src: again, open: openFail, after: time.Hour,

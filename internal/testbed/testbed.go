@@ -24,9 +24,10 @@ import (
 
 // Users is the test bed's user list. alice, bob and carol are the test
 // bed's defaults (CalDAV tests use alice; IMAP tests bob, the IMAP benchmark
-// carol); dave is reserved for the end-to-end test and erin for the
-// evaluation runner's integration test.
-const Users = "alice@example.test:alice-pass,bob@example.test:bob-pass,carol@example.test:carol-pass,dave@example.test:dave-pass,erin@example.test:erin-pass"
+// carol); dave is reserved for the end-to-end test, erin for the
+// evaluation runner's integration test, frank and grace for the
+// end-to-end test of one account failing beside another.
+const Users = "alice@example.test:alice-pass,bob@example.test:bob-pass,carol@example.test:carol-pass,dave@example.test:dave-pass,erin@example.test:erin-pass,frank@example.test:frank-pass,grace@example.test:grace-pass"
 
 // Env is the KEY=VALUE output of testbed/up, e.g. TESTBED_IMAP_ADDR.
 type Env map[string]string
