@@ -22,7 +22,9 @@ import (
 //   - first: a new Runner's first pass, which loads everything (a start or
 //     a config reload); µs per interaction loaded;
 //   - unchanged: a pass with nothing new in the store;
-//   - one-new: a pass after one new mail was stored.
+//   - one-new: a pass after one new mail was stored;
+//   - why-daemon, why-cli: `customer ID --why` answered by a running
+//     daemon, and by the CLI alone from the store.
 func BenchmarkRun(b *testing.B) {
 	const customers, perCustomer = 500, 200
 	cfg, err := config.Load(filepath.Join("testdata", "touchbase.yaml"))
@@ -64,6 +66,22 @@ func BenchmarkRun(b *testing.B) {
 			}
 		}
 		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/(customers*perCustomer), "µs/interaction")
+	})
+	// customer --why: answered by a running daemon (its Runner keeps the
+	// history) and by the CLI alone (a new Runner loads the store).
+	b.Run("why-daemon", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := r.Why(b.Context(), "c007", now); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("why-cli", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := newRunner().Why(b.Context(), "c007", now); err != nil {
+				b.Fatal(err)
+			}
+		}
 	})
 	b.Run("unchanged", func(b *testing.B) {
 		for b.Loop() {

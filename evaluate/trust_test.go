@@ -247,3 +247,39 @@ func TestStaleAccountMutesOnlyItsCustomers(t *testing.T) {
 		t.Errorf("why: not counted %+v; want the newsletter, as a list mail", d.NotCounted)
 	}
 }
+
+// A customer's question to a group lands with List-Id in a member's
+// mailbox and directly in the owner's INBOX: whichever copy is synced
+// first, it waits for a reply, and the reply alert fires.
+func TestAnyCopyMakesTheQuestionWait(t *testing.T) {
+	q := mailFrom("q9@acme.com", tb("2026-03-05 09:00"), "bob@acme.com", "alice@us.example", "Urgent question")
+	group := q
+	group.Filter = cadence.List
+	for _, tc := range []struct {
+		name  string
+		order []cadence.Interaction
+	}{{"group copy first", []cadence.Interaction{group, q}}, {"direct copy first", []cadence.Interaction{q, group}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.cfg.Accounts = append(f.cfg.Accounts, config.Account{Name: "ben", Email: "ben@us.example", IMAP: &config.IMAP{}})
+			f.r = New(f.cfg, f.st, zap.NewNop())
+			f.r.Now = func() time.Time { return f.now }
+			for _, in := range tc.order {
+				account := "ben" // a group member's mailbox
+				if in.Filter == cadence.Counts {
+					account = "alice" // the owner's INBOX
+				}
+				if _, err := f.st.SaveMail(t.Context(), account, "INBOX", []cadence.Interaction{in}, store.FolderState{UIDValidity: 1, UIDNext: 2}); err != nil {
+					t.Fatal(err)
+				}
+				f.synced(f.now, "imap:alice", "imap:ben", "caldav:alice")
+				if err := f.r.Run(t.Context(), f.now); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := f.openAlerts(); !slices.Contains(got, "acme/reply slipped") {
+				t.Errorf("alerts %q; want acme/reply slipped", got)
+			}
+		})
+	}
+}

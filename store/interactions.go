@@ -257,7 +257,8 @@ func (s *Store) changeSeq(ctx context.Context) (int64, error) {
 //	at,end_at,meeting US filter US key US sender US in_reply_to US refs US participants US sources US subject
 //
 // with participants as role GS partstat GS address, separated by RS, and
-// sources as their health names ("imap:<account>"), separated by RS (US,
+// sources as their health names ("imap:<account>", once per copy: a
+// reader de-duplicates), separated by RS (US,
 // GS, RS: \x1f, \x1d, \x1e). Keys, addresses and Message-IDs are printable
 // (RFC 5322 msg-id, addr-spec); the subject, which may hold anything, is
 // last.
@@ -265,8 +266,8 @@ const scanColumns = `COALESCE(i.at || ',' || i.end_at || ',' || (i.kind = 'meeti
 	i.key || char(31) || i.sender || char(31) || i.in_reply_to || char(31) || i.refs || char(31) ||
 	COALESCE((SELECT group_concat(p.role || char(29) || p.partstat || char(29) || p.address, char(30))
 		FROM participants p WHERE p.interaction_id = i.id), '') || char(31) ||
-	COALESCE((SELECT group_concat(n, char(30)) FROM (SELECT DISTINCT substr(s.locator, 1, instr(s.locator, ':')) || s.account AS n
-		FROM interaction_sources s WHERE s.interaction_id = i.id)), '') || char(31) || i.subject, '')`
+	COALESCE((SELECT group_concat(substr(s.locator, 1, instr(s.locator, ':')) || s.account, char(30))
+		FROM interaction_sources s WHERE s.interaction_id = i.id), '') || char(31) || i.subject, '')`
 
 // scanInteractions reads rows of (id, scanColumns) into one reused
 // Interaction and calls fn with each, or with nil for a deleted one.
