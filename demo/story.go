@@ -141,7 +141,7 @@ func (n *narrator) summary(env *runEnv, keep bool) {
 	n.mu.Unlock()
 	cfg := "--config " + env.configPath
 	fmt.Fprintf(&b, "\nTry next:\n")
-	for _, c := range []string{"customers", "customer litware", "alerts", "status"} {
+	for _, c := range []string{"customers", "customer litware", "customer tailspin --why", "alerts", "unmatched", "status"} {
 		fmt.Fprintf(&b, "  touchbase %s %s\n", c, cfg)
 	}
 	if !keep {
