@@ -39,6 +39,9 @@ type eventView struct {
 		ConsecutiveFailures int        `json:"consecutive_failures"`
 		LastError           string     `json:"last_error"`
 		Endpoint            string     `json:"endpoint"`
+		Reason              *struct {
+			Rule string `json:"rule"`
+		} `json:"reason"`
 	} `json:"data"`
 }
 
@@ -71,7 +74,7 @@ func slackText(ev eventView, now time.Time) string {
 		if d.ConsecutiveFailures > 0 {
 			t += fmt.Sprintf(", %d failed attempts in a row", d.ConsecutiveFailures)
 		}
-		t += ". Its customers' commitments are unknown until it syncs again."
+		t += ". The customers whose mail or meetings it carries are unknown until it syncs again."
 		if d.LastError != "" {
 			t += "\nLast error: " + esc(d.LastError)
 		}
@@ -146,6 +149,9 @@ func writeContext(b *strings.Builder, ev eventView, now time.Time) {
 	}
 	if d.Meeting != nil {
 		fmt.Fprintf(b, ".\nMeeting: \u201c%s\u201d on %s", esc(d.Meeting.Subject), stamp(d.Meeting.Start))
+	}
+	if d.Reason != nil && d.Reason.Rule != "" {
+		fmt.Fprintf(b, ".\nRule: %s", esc(d.Reason.Rule))
 	}
 	if d.Expected != "" {
 		fmt.Fprintf(b, ".\nExpected: %s", esc(strings.TrimSuffix(d.Expected, ".")))
