@@ -15,10 +15,8 @@ import (
 // one golden file. The daemon run uses a configuration whose data_dir does
 // not exist, so only the socket can have answered it.
 func TestDataCommandsGolden(t *testing.T) {
-	tests := []struct {
-		golden string
-		args   []string
-	}{
+	f := newFixture(t, "http://127.0.0.1:9")
+	f.goldenBothWays(t, []goldenCase{
 		{"customers.golden", []string{"customers"}},
 		{"customers.json.golden", []string{"customers", "--json"}},
 		{"customers-at-past.golden", []string{"customers", "--at", "2026-11-12T12:00:00+01:00"}},
@@ -34,8 +32,20 @@ func TestDataCommandsGolden(t *testing.T) {
 		{"alerts-all.json.golden", []string{"alerts", "--all", "--json"}},
 		{"suggest.golden", []string{"suggest"}},
 		{"suggest.json.golden", []string{"suggest", "--json"}},
-	}
-	f := newFixture(t, "http://127.0.0.1:9")
+	})
+}
+
+// goldenCase is a command and the golden file of its output.
+type goldenCase struct {
+	golden string
+	args   []string
+}
+
+// goldenBothWays runs each command against the store (no daemon), then
+// starts the daemon and runs each again against its socket alone: both
+// must print their golden file, byte for byte.
+func (f *fixture) goldenBothWays(t *testing.T, tests []goldenCase) {
+	t.Helper()
 	for _, tc := range tests {
 		t.Run("store/"+tc.golden, func(t *testing.T) {
 			code, out, errOut := f.run(f.config, tc.args...)

@@ -41,35 +41,13 @@ func (f *fixture) unmatchedMail() {
 // `unmatched` prints the same from the store and through the daemon, and
 // lists only the prospect in the default window.
 func TestUnmatchedCommand(t *testing.T) {
-	tests := []struct {
-		golden string
-		args   []string
-	}{
+	f := newFixture(t, "http://127.0.0.1:9")
+	f.unmatchedMail()
+	f.goldenBothWays(t, []goldenCase{
 		{"unmatched.golden", []string{"unmatched"}},
 		{"unmatched.json.golden", []string{"unmatched", "--json"}},
 		{"unmatched-since.golden", []string{"unmatched", "--since", "2mo"}},
-	}
-	f := newFixture(t, "http://127.0.0.1:9")
-	f.unmatchedMail()
-	for _, tc := range tests {
-		t.Run("store/"+tc.golden, func(t *testing.T) {
-			code, out, errOut := f.run(f.config, tc.args...)
-			if code != 0 || errOut != "" {
-				t.Fatalf("%v: exit %d, stderr %q", tc.args, code, errOut)
-			}
-			checkGolden(t, tc.golden, out, true)
-		})
-	}
-	f.startDaemon()
-	for _, tc := range tests {
-		t.Run("daemon/"+tc.golden, func(t *testing.T) {
-			code, out, errOut := f.run(f.cli, tc.args...)
-			if code != 0 || errOut != "" {
-				t.Fatalf("%v: exit %d, stderr %q", tc.args, code, errOut)
-			}
-			checkGolden(t, tc.golden, out, false)
-		})
-	}
+	})
 
 	// The facts behind the golden files, so that -update cannot accept a
 	// wrong answer unnoticed.
