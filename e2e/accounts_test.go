@@ -23,8 +23,9 @@ import (
 var teamAccounts = map[string]string{"frank@example.test": "frank-pass", "grace@example.test": "grace-pass"}
 
 // staleAfter is the configuration's sync.stale_after: short, so that the
-// failing account turns stale within the test.
-const staleAfter = 4 * time.Second
+// failing account turns stale within the test, long enough that a slow
+// pass (under -race, on a loaded machine) does not leave the other stale.
+const staleAfter = 10 * time.Second
 
 // team is frank's and grace's mailboxes on the test bed with a month of
 // answered questions, and a configuration for them.
