@@ -110,7 +110,7 @@ func (b *builder) path(p string) string {
 }
 
 func (b *builder) listen(r rawListen) Listen {
-	l := Listen{Socket: b.path(r.Socket), HTTP: r.HTTP}
+	l := Listen{Socket: b.path(r.Socket), HTTP: r.HTTP, Dashboard: r.Dashboard}
 	if r.Socket == "" {
 		b.p.add("listen.socket", "must not be empty")
 	}
@@ -120,6 +120,9 @@ func (b *builder) listen(r rawListen) Listen {
 		b.checkSecretFile("listen.token_file", l.TokenFile)
 	}
 	if r.HTTP == "" {
+		if r.Dashboard {
+			b.p.add("listen.dashboard", "requires listen.http: the dashboard is served on the HTTP listener")
+		}
 		return l
 	}
 	host, ok := b.hostPort("listen.http", r.HTTP)

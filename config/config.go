@@ -44,6 +44,9 @@ type Listen struct {
 	HTTP      string // optional TCP address for /healthz, /readyz, /metrics, API
 	TokenFile string // bearer token required on HTTP when not loopback
 	Token     Secret
+	// Dashboard serves the read-only HTML dashboard under /dashboard/ on
+	// the HTTP listener, behind the same token; it requires HTTP.
+	Dashboard bool
 }
 
 // Sync configures how sources are read.

@@ -233,7 +233,7 @@ func dump(c *Config) string {
 	p("timezone: %s", c.Timezone)
 	p("log_level: %s", c.LogLevel)
 	p("internal_domains: %q", c.InternalDomains)
-	p("listen: socket=%s http=%q token=%s", c.Listen.Socket, c.Listen.HTTP, c.Listen.Token)
+	p("listen: socket=%s http=%q token=%s dashboard=%t", c.Listen.Socket, c.Listen.HTTP, c.Listen.Token, c.Listen.Dashboard)
 	s := c.Sync
 	p("sync: backfill=%s poll=%s idle=%t horizon=%s stale_after=%s", s.Backfill, s.PollInterval, s.Idle, s.Horizon, s.StaleAfter)
 	p("alerting: repeat=%s at_risk_before=%s", c.Alerting.RepeatInterval, c.Alerting.AtRiskBefore)

@@ -36,6 +36,7 @@ type rawListen struct {
 	Socket    string `mapstructure:"socket"`
 	HTTP      string `mapstructure:"http"`
 	TokenFile string `mapstructure:"token_file"`
+	Dashboard bool   `mapstructure:"dashboard"`
 }
 
 type rawSync struct {
