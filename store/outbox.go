@@ -497,3 +497,62 @@ func (s *Store) EndpointSummary(ctx context.Context) (map[string]EndpointCounts,
 	}
 	return out, rows.Err()
 }
+
+// AlertDeliveries returns, by alert ID, the deliveries of the events whose
+// data.alert_id is one of ids (commitment.* events), newest first, each
+// with its attempt log. An alert without deliveries has no entry. The
+// alert ID lives only in the payload, so this reads the events' JSON: for
+// the few alerts of one customer, not for every alert at once.
+func (s *Store) AlertDeliveries(ctx context.Context, ids []string) (map[string][]Delivery, error) {
+	out := map[string][]Delivery{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT x.alert_id, d.id, d.event_id, x.type, d.endpoint, d.state,
+		d.next_attempt_at, d.last_attempt_at, d.last_status, d.last_error, d.delivered_at, d.created_at
+		FROM (SELECT id, type, CASE WHEN json_valid(payload) THEN json_extract(payload, '$.data.alert_id') END AS alert_id
+			FROM events) x
+		JOIN deliveries d ON d.event_id = x.id
+		WHERE x.alert_id IN (`+placeholders(len(ids))+`)
+		ORDER BY d.created_at DESC, d.id DESC`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list alert deliveries: %w", err)
+	}
+	defer rows.Close()
+	var all []Delivery
+	var alertOf []string
+	index := map[int64]int{}
+	for rows.Next() {
+		var d Delivery
+		var alert string
+		var next, last, delivered, created int64
+		if err := rows.Scan(&alert, &d.ID, &d.EventID, &d.EventType, &d.Endpoint, &d.State, &next, &last,
+			&d.LastStatus, &d.LastError, &delivered, &created); err != nil {
+			return nil, fmt.Errorf("list alert deliveries: %w", err)
+		}
+		if d.State == DeliveryPending {
+			d.NextAttemptAt = fromMS(next)
+		}
+		d.LastAttemptAt, d.DeliveredAt, d.CreatedAt = fromMS(last), fromMS(delivered), fromMS(created)
+		index[d.ID] = len(all)
+		all, alertOf = append(all, d), append(alertOf, alert)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list alert deliveries: %w", err)
+	}
+	rows.Close()
+	if len(all) == 0 {
+		return out, nil
+	}
+	if err := s.attachLog(ctx, all, index); err != nil {
+		return nil, err
+	}
+	for i, d := range all {
+		out[alertOf[i]] = append(out[alertOf[i]], d)
+	}
+	return out, nil
+}

@@ -264,3 +264,37 @@ func TestEventsOfType(t *testing.T) {
 		t.Fatalf("Events = %+v, %v; want a then b with payloads", got, err)
 	}
 }
+
+func TestAlertDeliveries(t *testing.T) {
+	s := openTest(t)
+	ctx := t.Context()
+	alertEvent := func(id, alert string, offset time.Duration) Event {
+		return Event{ID: id, Type: "commitment.slipped", CreatedAt: t0.Add(offset),
+			Payload: fmt.Appendf(nil, `{"type":"commitment.slipped","data":{"alert_id":%q}}`, alert)}
+	}
+	enqueueTo(t, s, []string{"h1", "h2"}, alertEvent("e1", "a1", 0), alertEvent("e2", "a1", time.Second),
+		alertEvent("e3", "a2", 0), Event{ID: "bad", Type: "commitment.slipped", CreatedAt: t0, Payload: []byte(`{`)})
+	cl, err := s.ClaimDue(ctx, t0.Add(time.Minute), []string{"h1"}, time.Minute, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cl {
+		if c.Event.ID == "e1" {
+			if err := s.RecordAttempts(ctx, AttemptResult{DeliveryID: c.ID, At: t0, State: DeliveryDelivered, Status: 204}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	got, err := s.AlertDeliveries(ctx, []string{"a1", "none"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, d := range got["a1"] {
+		keys = append(keys, fmt.Sprintf("%s@%s:%s/%d", d.EventID, d.Endpoint, d.State, d.Attempts))
+	}
+	want := []string{"e2@h2:pending/0", "e2@h1:pending/0", "e1@h2:pending/0", "e1@h1:delivered/1"}
+	if len(got) != 1 || !slices.Equal(keys, want) {
+		t.Errorf("AlertDeliveries(a1, none) = %d alerts, a1 %v; want only a1 with %v", len(got), keys, want)
+	}
+}
