@@ -1,0 +1,221 @@
+package dashboard
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"html/template"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/touchbase/touchbase/cadence"
+	"github.com/touchbase/touchbase/evaluate"
+)
+
+// states are the overview's state filter values, worst first.
+var states = []cadence.State{cadence.Slipped, cadence.Unknown, cadence.AtRisk, cadence.OK, cadence.None}
+
+// sorts are the overview's sort orders (?sort=); the first is the default.
+var sorts = []string{"state", "name", "next_due", "last_contact"}
+
+// filter is the overview's query: which rows, in which order.
+type filter struct {
+	State, Owner, Tier, Q, Sort string
+}
+
+func parseFilter(r *http.Request) filter {
+	q := r.URL.Query()
+	f := filter{State: q.Get("state"), Owner: q.Get("owner"), Tier: q.Get("tier"), Q: strings.TrimSpace(q.Get("q"))}
+	// The form carries the current order in a hidden field and a column
+	// button adds the new one after it: the last value wins.
+	if s := q["sort"]; len(s) > 0 && slices.Contains(sorts, s[len(s)-1]) {
+		f.Sort = s[len(s)-1]
+	} else {
+		f.Sort = sorts[0]
+	}
+	return f
+}
+
+// keep reports whether the filter lets row through.
+func (f filter) keep(row *evaluate.OverviewRow) bool {
+	if f.State != "" && string(row.State) != f.State || f.Owner != "" && row.Owner != f.Owner || f.Tier != "" && row.Tier != f.Tier {
+		return false
+	}
+	if f.Q == "" {
+		return true
+	}
+	q := strings.ToLower(f.Q)
+	return strings.Contains(strings.ToLower(row.ID), q) || strings.Contains(strings.ToLower(row.Name), q)
+}
+
+// stateRank orders states worst first.
+func stateRank(s cadence.State) int {
+	if i := slices.Index(states, s); i >= 0 {
+		return i
+	}
+	return len(states)
+}
+
+// dueAt is what the "due" column shows: since when a slipped customer is
+// overdue, else its next due time; nil when neither.
+func dueAt(row *evaluate.OverviewRow) *time.Time {
+	if row.OverdueSince != nil {
+		return row.OverdueSince
+	}
+	return row.NextDueAt
+}
+
+// compare orders two rows by the filter's sort, then by name and ID so
+// the order is total.
+func (f filter) compare(a, b *evaluate.OverviewRow) int {
+	var c int
+	switch f.Sort {
+	case "state":
+		c = cmp.Compare(stateRank(a.State), stateRank(b.State))
+		if c == 0 {
+			c = cmp.Compare(sortKey(dueAt(a), math.MaxInt64), sortKey(dueAt(b), math.MaxInt64))
+		}
+	case "next_due":
+		c = cmp.Compare(sortKey(dueAt(a), math.MaxInt64), sortKey(dueAt(b), math.MaxInt64))
+	case "last_contact":
+		// Longest without contact first: that is who needs attention.
+		c = cmp.Compare(sortKey(a.LastContactAt, math.MinInt64), sortKey(b.LastContactAt, math.MinInt64))
+	}
+	if c != 0 {
+		return c
+	}
+	if c := cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.ID, b.ID)
+}
+
+// option is one <option> of a filter control.
+type option struct {
+	Value, Label string
+	Selected     bool
+}
+
+type overviewBody struct {
+	Rows                   []overviewRow
+	Total                  int
+	States, Owners, Tiers  []option
+	Q, Sort                string
+	EvaluatedAt            *timeView
+	ContactsTitle, DueHint string
+}
+
+type overviewRow struct {
+	ID, Name, Owner, Tier, State string
+	StateRank                    int
+	LastIn, LastOut              *timeView
+	SortIn, SortOut, SortDue     int64
+	Overdue                      string // "overdue 3 d" for a slipped customer
+	Due                          *timeView
+	Contacts30, Contacts90       int
+	Strip                        template.HTML
+}
+
+func (h *Handler) overview(ctx context.Context, r *http.Request) (*view, error) {
+	now := h.now()
+	rows, err := h.ev.Overview(ctx, time.Time{}, Weeks)
+	if err != nil {
+		return nil, fmt.Errorf("overview: %w", err)
+	}
+	f := parseFilter(r)
+	c := clock{loc: h.ev.Location(), now: now}
+	body := &overviewBody{Total: len(rows), Q: f.Q, Sort: f.Sort, EvaluatedAt: c.stamp(&now)}
+	body.States = []option{{Label: "any"}}
+	for _, s := range states {
+		body.States = append(body.States, option{Value: string(s), Label: strings.ReplaceAll(string(s), "_", " "), Selected: f.State == string(s)})
+	}
+	var owners, tiers []string
+	kept := make([]*evaluate.OverviewRow, 0, len(rows))
+	for i := range rows {
+		owners, tiers = append(owners, rows[i].Owner), append(tiers, rows[i].Tier)
+		if f.keep(&rows[i]) {
+			kept = append(kept, &rows[i])
+		}
+	}
+	body.Owners, body.Tiers = choices(owners, f.Owner), choices(tiers, f.Tier)
+	slices.SortFunc(kept, f.compare)
+	body.Rows = make([]overviewRow, len(kept))
+	for i, row := range kept {
+		body.Rows[i] = c.row(row)
+	}
+	return &view{template: "overview", Title: "Customers", Nav: "customers", Body: body}, nil
+}
+
+// choices are the options of a filter over the distinct non-empty values.
+func choices(values []string, selected string) []option {
+	slices.Sort(values)
+	values = slices.Compact(values)
+	out := []option{{Label: "any"}}
+	for _, v := range values {
+		if v != "" {
+			out = append(out, option{Value: v, Label: v, Selected: v == selected})
+		}
+	}
+	return out
+}
+
+func (c clock) row(row *evaluate.OverviewRow) overviewRow {
+	v := overviewRow{ID: row.ID, Name: row.Name, Owner: row.Owner, Tier: row.Tier, State: string(row.State),
+		StateRank: stateRank(row.State), LastIn: c.ago(row.LastInboundAt), LastOut: c.ago(row.LastOutboundAt),
+		SortIn: sortKey(row.LastInboundAt, 0), SortOut: sortKey(row.LastOutboundAt, 0),
+		SortDue: sortKey(dueAt(row), math.MaxInt64), Contacts30: row.Contacts30d, Contacts90: row.Contacts90d,
+		Strip: strip(row.Weeks)}
+	if row.OverdueSince != nil {
+		v.Overdue = "overdue " + age(c.now.Sub(*row.OverdueSince))
+		v.Due = c.stamp(row.OverdueSince)
+	} else {
+		v.Due = c.ago(row.NextDueAt)
+	}
+	return v
+}
+
+// level buckets a week's count for shading: none, one, a few, several, many.
+func level(n int) int {
+	switch {
+	case n == 0:
+		return 0
+	case n == 1:
+		return 1
+	case n <= 3:
+		return 2
+	case n <= 6:
+		return 3
+	}
+	return 4
+}
+
+// strip renders the cadence strip's list. It is written directly rather
+// than through the template: it is 26 items for each of possibly
+// thousands of rows, and holds only numbers, dates and fixed words, none
+// of them user text, so there is nothing to escape.
+func strip(weeks []evaluate.WeekView) template.HTML {
+	var b strings.Builder
+	b.Grow(len(weeks) * 120)
+	b.WriteString(`<ol class="strip" aria-label="26 weeks of contact">`)
+	for _, w := range weeks {
+		day := w.Start.Format("2006-01-02")
+		b.WriteString(`<li class="wk lvl-`)
+		b.WriteString(strconv.Itoa(level(w.Count)))
+		mark := ""
+		switch w.Mark {
+		case cadence.Slipped:
+			b.WriteString(" mark-slipped")
+			mark = ", slipped"
+		case cadence.AtRisk:
+			b.WriteString(" mark-at_risk")
+			mark = ", at risk"
+		}
+		fmt.Fprintf(&b, `" data-week-start="%s" data-count="%d" title="Week of %s: %d%s"></li>`, day, w.Count, day, w.Count, mark)
+	}
+	b.WriteString(`</ol>`)
+	return template.HTML(b.String())
+}
