@@ -51,6 +51,12 @@ func (d *Daemon) Handler() http.Handler {
 
 // authenticated requires the configured bearer token on every route but
 // /healthz. Without a token (only allowed on loopback) it lets all through.
+//
+// The dashboard (/dashboard/) is opened in a browser, which cannot send a
+// header from a link: there the token may come once as ?token=, which
+// sets it as an HttpOnly, SameSite=Strict cookie and redirects to the same
+// URL without it (so it leaves the address bar and the history), and the
+// cookie is accepted afterwards.
 func (d *Daemon) authenticated(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token := d.state.Load().token
@@ -58,14 +64,56 @@ func (d *Daemon) authenticated(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		dashboard := isDashboard(r.URL.Path)
+		if dashboard && r.URL.Query().Has("token") {
+			loginDashboard(w, r, token)
+			return
+		}
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+		if !ok && dashboard {
+			if c, err := r.Cookie(dashboardCookie); err == nil {
+				got, ok = c.Value, true
+			}
+		}
+		if !ok || !sameToken(got, token) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="touchbase"`)
+			if dashboard {
+				http.Error(w, "Open the dashboard once as /dashboard/?token=TOKEN (the listen.token_file token).", http.StatusUnauthorized)
+				return
+			}
 			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// dashboardCookie carries the API token for the dashboard's pages.
+const dashboardCookie = "touchbase_token"
+
+func isDashboard(path string) bool {
+	return path == "/dashboard" || strings.HasPrefix(path, "/dashboard/")
+}
+
+func sameToken(got, want string) bool {
+	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// loginDashboard checks ?token=, sets the cookie and redirects to the URL
+// without the token. A wrong token sets nothing.
+func loginDashboard(w http.ResponseWriter, r *http.Request, token string) {
+	q := r.URL.Query()
+	if !sameToken(q.Get("token"), token) {
+		http.Error(w, "wrong token", http.StatusUnauthorized)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: dashboardCookie, Value: token, Path: "/dashboard", HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	q.Del("token")
+	u := *r.URL
+	u.RawQuery = q.Encode()
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
 }
 
 // handleReady answers 200 while Run serves a started plan over an open

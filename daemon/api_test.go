@@ -295,3 +295,67 @@ func TestListenSocket(t *testing.T) {
 		})
 	}
 }
+
+// The dashboard takes the token once as ?token=, turns it into an HttpOnly,
+// SameSite=Strict cookie and redirects without it; the cookie then passes,
+// on dashboard paths only.
+func TestDashboardTokenCookie(t *testing.T) {
+	d := newTokenDaemon(t, "0.0.0.0:9464")
+	h := d.authenticated(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("page " + r.URL.RequestURI()))
+	}))
+	get := func(target string, cookie *http.Cookie) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, target, nil)
+		if cookie != nil {
+			req.AddCookie(cookie)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+
+	rec := get("/dashboard/?state=slipped&token="+testToken+"&q=ac", nil)
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/dashboard/?q=ac&state=slipped" {
+		t.Fatalf("GET with the token: %d to %q, want 303 to /dashboard/?q=ac&state=slipped", rec.Code, rec.Header().Get("Location"))
+	}
+	cookies := rec.Result().Cookies()
+	if len(cookies) != 1 {
+		t.Fatalf("GET with the token set %d cookies, want 1", len(cookies))
+	}
+	c := cookies[0]
+	if c.Name != "touchbase_token" || c.Value != testToken || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/dashboard" {
+		t.Errorf("cookie = %+v, want touchbase_token, HttpOnly, SameSite=Strict, Path=/dashboard", c)
+	}
+
+	wrong := &http.Cookie{Name: "touchbase_token", Value: "wrong"}
+	tests := []struct {
+		name, target string
+		cookie       *http.Cookie
+		want         int
+	}{
+		{"cookie on the overview", "/dashboard/", c, 200},
+		{"cookie on a customer", "/dashboard/customers/acme", c, 200},
+		{"cookie on an asset", "/dashboard/assets/dashboard.css", c, 200},
+		{"no cookie", "/dashboard/", nil, 401},
+		{"wrong cookie", "/dashboard/alerts", wrong, 401},
+		{"wrong token in the URL", "/dashboard/?token=wrong", nil, 401},
+		{"cookie off the dashboard", "/v1/status", c, 401},
+		{"token in the URL off the dashboard", "/v1/status?token=" + testToken, nil, 401},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := get(tc.target, tc.cookie)
+			if rec.Code != tc.want {
+				t.Errorf("GET %s: %d %s, want %d", tc.target, rec.Code, rec.Body, tc.want)
+			}
+			if rec.Code == 401 && len(rec.Result().Cookies()) > 0 {
+				t.Errorf("GET %s refused but set a cookie", tc.target)
+			}
+		})
+	}
+
+	// The bearer header works on the dashboard too.
+	if got, _ := serve(h, "/dashboard/", "Bearer "+testToken); got != 200 {
+		t.Errorf("GET /dashboard/ with the bearer header: %d, want 200", got)
+	}
+}
