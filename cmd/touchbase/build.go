@@ -2,12 +2,15 @@ package main
 
 import (
 	"fmt"
+	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/touchbase/touchbase/config"
 	"github.com/touchbase/touchbase/daemon"
+	"github.com/touchbase/touchbase/dashboard"
 	"github.com/touchbase/touchbase/evaluate"
 	"github.com/touchbase/touchbase/store"
 	"github.com/touchbase/touchbase/sync/caldavsource"
@@ -44,6 +47,16 @@ func planBuilder(reg prometheus.Registerer) func(*config.Config, *store.Store, *
 		runner := evaluate.New(cfg, st, log.With(zap.String("component", "evaluate")))
 		plan.Evaluate = runner.Run
 		plan.Routes = runner.Routes
+		if cfg.Listen.Dashboard {
+			dash, err := newDashboard(cfg, runner, st, log)
+			if err != nil {
+				return nil, err
+			}
+			plan.Routes = func(mux *http.ServeMux) {
+				runner.Routes(mux)
+				dash.Routes(mux)
+			}
+		}
 		disp, err := webhooks.New(cfg.Webhooks, st, log.With(zap.String("component", "webhooks")), reg,
 			webhooks.WithSyncFailingAfter(cfg.Sync.StaleAfter))
 		if err != nil {
@@ -52,4 +65,19 @@ func planBuilder(reg prometheus.Registerer) func(*config.Config, *store.Store, *
 		plan.Deliver = disp.DeliverDue
 		return plan, nil
 	}
+}
+
+// newDashboard builds the dashboard over the runner and the store. Its
+// clock is the runner's, so a test that fixes one fixes both.
+func newDashboard(cfg *config.Config, runner *evaluate.Runner, st *store.Store, log *zap.Logger) (*dashboard.Handler, error) {
+	var endpoints []string
+	for _, w := range cfg.Webhooks {
+		endpoints = append(endpoints, w.Name)
+	}
+	dash, err := dashboard.New(dashboard.Options{Evaluator: runner, Outbox: st, Endpoints: endpoints,
+		Now: func() time.Time { return runner.Now() }, Log: log.With(zap.String("component", "dashboard"))})
+	if err != nil {
+		return nil, fmt.Errorf("dashboard: %w", err)
+	}
+	return dash, nil
 }
