@@ -149,6 +149,9 @@ type view struct {
 	Nav      string // "customers", "alerts", "sources" or ""
 	Body     any
 	Zone     string // the configured time zone's name
+	// Size is the expected size of the page in bytes, when large: the
+	// overview of many customers is tens of megabytes, better allocated once.
+	Size int
 }
 
 type errorBody struct{ Title, Msg string }
@@ -181,6 +184,7 @@ func (h *Handler) page(fn func(context.Context, *http.Request) (*view, error)) h
 		}
 		v.Zone = h.ev.Location().String()
 		var buf bytes.Buffer
+		buf.Grow(v.Size + 16<<10)
 		if err := h.pages[v.template].Execute(&buf, v); err != nil {
 			h.log.Error("dashboard render", zap.String("path", r.URL.Path), zap.Error(err))
 			http.Error(w, "render failed", http.StatusInternalServerError)

@@ -65,7 +65,12 @@ func loadConfig(t testing.TB, dir string) *config.Config {
 			t.Fatal(err)
 		}
 	}
-	cfg, err := config.Load(filepath.Join(dir, "touchbase.yaml"))
+	return loadConfigFile(t, filepath.Join(dir, "touchbase.yaml"))
+}
+
+func loadConfigFile(t testing.TB, path string) *config.Config {
+	t.Helper()
+	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}

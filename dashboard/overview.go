@@ -8,7 +8,6 @@ import (
 	"math"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -101,8 +100,8 @@ type option struct {
 }
 
 type overviewBody struct {
-	Rows                   []overviewRow
-	Total                  int
+	Rows                   template.HTML // rowsHTML
+	Shown, Total           int
 	States, Owners, Tiers  []option
 	Q, Sort                string
 	EvaluatedAt            *timeView
@@ -117,7 +116,7 @@ type overviewRow struct {
 	Overdue                      string // "overdue 3 d" for a slipped customer
 	Due                          *timeView
 	Contacts30, Contacts90       int
-	Strip                        template.HTML
+	Weeks                        []evaluate.WeekView
 }
 
 func (h *Handler) overview(ctx context.Context, r *http.Request) (*view, error) {
@@ -143,11 +142,12 @@ func (h *Handler) overview(ctx context.Context, r *http.Request) (*view, error) 
 	}
 	body.Owners, body.Tiers = choices(owners, f.Owner), choices(tiers, f.Tier)
 	slices.SortFunc(kept, f.compare)
-	body.Rows = make([]overviewRow, len(kept))
+	rowViews := make([]overviewRow, len(kept))
 	for i, row := range kept {
-		body.Rows[i] = c.row(row)
+		rowViews[i] = c.row(row)
 	}
-	return &view{template: "overview", Title: "Customers", Nav: "customers", Body: body}, nil
+	body.Rows, body.Shown = rowsHTML(rowViews), len(kept)
+	return &view{template: "overview", Title: "Customers", Nav: "customers", Body: body, Size: len(body.Rows)}, nil
 }
 
 // choices are the options of a filter over the distinct non-empty values.
@@ -168,7 +168,7 @@ func (c clock) row(row *evaluate.OverviewRow) overviewRow {
 		StateRank: stateRank(row.State), LastIn: c.ago(row.LastInboundAt), LastOut: c.ago(row.LastOutboundAt),
 		SortIn: sortKey(row.LastInboundAt, 0), SortOut: sortKey(row.LastOutboundAt, 0),
 		SortDue: sortKey(dueAt(row), math.MaxInt64), Contacts30: row.Contacts30d, Contacts90: row.Contacts90d,
-		Strip: strip(row.Weeks)}
+		Weeks: row.Weeks}
 	if row.OverdueSince != nil {
 		v.Overdue = "overdue " + age(c.now.Sub(*row.OverdueSince))
 		v.Due = c.stamp(row.OverdueSince)
@@ -176,46 +176,4 @@ func (c clock) row(row *evaluate.OverviewRow) overviewRow {
 		v.Due = c.ago(row.NextDueAt)
 	}
 	return v
-}
-
-// level buckets a week's count for shading: none, one, a few, several, many.
-func level(n int) int {
-	switch {
-	case n == 0:
-		return 0
-	case n == 1:
-		return 1
-	case n <= 3:
-		return 2
-	case n <= 6:
-		return 3
-	}
-	return 4
-}
-
-// strip renders the cadence strip's list. It is written directly rather
-// than through the template: it is 26 items for each of possibly
-// thousands of rows, and holds only numbers, dates and fixed words, none
-// of them user text, so there is nothing to escape.
-func strip(weeks []evaluate.WeekView) template.HTML {
-	var b strings.Builder
-	b.Grow(len(weeks) * 120)
-	b.WriteString(`<ol class="strip" aria-label="26 weeks of contact">`)
-	for _, w := range weeks {
-		day := w.Start.Format("2006-01-02")
-		b.WriteString(`<li class="wk lvl-`)
-		b.WriteString(strconv.Itoa(level(w.Count)))
-		mark := ""
-		switch w.Mark {
-		case cadence.Slipped:
-			b.WriteString(" mark-slipped")
-			mark = ", slipped"
-		case cadence.AtRisk:
-			b.WriteString(" mark-at_risk")
-			mark = ", at risk"
-		}
-		fmt.Fprintf(&b, `" data-week-start="%s" data-count="%d" title="Week of %s: %d%s"></li>`, day, w.Count, day, w.Count, mark)
-	}
-	b.WriteString(`</ol>`)
-	return template.HTML(b.String())
 }

@@ -37,11 +37,10 @@ func (r *Runner) Overview(ctx context.Context, at time.Time, weeks int) ([]Overv
 	if err != nil {
 		return nil, err
 	}
-	alerts, err := r.st.Alerts(ctx, true)
+	strips, err := r.stripsOf(ctx, in.History, in.Alerts, in.Now, r.Now(), weeks)
 	if err != nil {
 		return nil, err
 	}
-	strips := r.strips(in.History, alerts, in.Now, r.Now(), weeks)
 	out := make([]OverviewRow, 0, len(res.Customers))
 	for _, cr := range res.Customers {
 		row := OverviewRow{CustomerView: customerView(cr), Weeks: strips[cr.Customer.ID]}
@@ -68,11 +67,21 @@ func (r *Runner) Strips(ctx context.Context, at time.Time, weeks int) (map[strin
 	if err != nil {
 		return nil, err
 	}
-	alerts, err := r.st.Alerts(ctx, true)
+	open, err := r.st.Alerts(ctx, false)
 	if err != nil {
 		return nil, err
 	}
-	return r.strips(hist, alerts, at, wall, weeks), nil
+	return r.stripsOf(ctx, hist, open, at, wall, weeks)
+}
+
+// stripsOf adds to the open alerts those resolved within the weeks (the
+// others cannot mark them) and computes the strips.
+func (r *Runner) stripsOf(ctx context.Context, hist *cadence.History, open []cadence.Alert, at, wall time.Time, weeks int) (map[string][]WeekView, error) {
+	resolved, err := r.st.ResolvedSince(ctx, weekStarts(at, r.Location(), weeks)[0])
+	if err != nil {
+		return nil, err
+	}
+	return r.strips(hist, append(resolved, open...), at, wall, weeks), nil
 }
 
 // strips computes Strips from a history and every alert. wall ends the
@@ -86,12 +95,12 @@ func (r *Runner) strips(hist *cadence.History, alerts []cadence.Alert, at, wall 
 		for i, s := range starts {
 			ws[i].Start = s
 		}
-		for _, ct := range hist.Contacts(c.ID) {
+		for t := range hist.Times(c.ID) {
 			// Planned meetings are not contact yet.
-			if ct.At.Before(starts[0]) || ct.At.After(at) || !ct.At.Before(end) {
+			if t.Before(starts[0]) || t.After(at) || !t.Before(end) {
 				continue
 			}
-			ws[weekIndex(starts, ct.At)].Count++
+			ws[weekIndex(starts, t)].Count++
 		}
 		out[c.ID] = ws
 	}

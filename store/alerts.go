@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/touchbase/touchbase/cadence"
 )
@@ -43,6 +44,33 @@ func (s *Store) Alerts(ctx context.Context, all bool) ([]cadence.Alert, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list alerts: %w", err)
+	}
+	return out, nil
+}
+
+// ResolvedSince returns the alerts resolved at or after since, with only
+// their identity, state and times (no details): with the open ones, what
+// the dashboard's cadence strips mark, read cheaply for every customer.
+func (s *Store) ResolvedSince(ctx context.Context, since time.Time) ([]cadence.Alert, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, customer_id, commitment, state, due_at, opened_at, resolved_at
+		FROM alerts WHERE state = 'resolved' AND resolved_at >= ? ORDER BY opened_at, id`, ms(since))
+	if err != nil {
+		return nil, fmt.Errorf("list resolved alerts: %w", err)
+	}
+	defer rows.Close()
+	var out []cadence.Alert
+	for rows.Next() {
+		var a cadence.Alert
+		var state string
+		var due, opened, resolved int64
+		if err := rows.Scan(&a.ID, &a.CustomerID, &a.Commitment, &state, &due, &opened, &resolved); err != nil {
+			return nil, fmt.Errorf("list resolved alerts: %w", err)
+		}
+		a.State, a.DueAt, a.OpenedAt, a.ResolvedAt = cadence.State(state), fromMS(due), fromMS(opened), fromMS(resolved)
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list resolved alerts: %w", err)
 	}
 	return out, nil
 }

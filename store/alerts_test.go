@@ -125,3 +125,27 @@ func TestEarliestCountedAndHistoryStart(t *testing.T) {
 		t.Fatalf("HistoryStart = %v, %t, %v; want %v", got, ok, err, at)
 	}
 }
+
+func TestResolvedSince(t *testing.T) {
+	s := openTest(t)
+	at := time.Date(2026, 3, 9, 10, 0, 0, 0, time.UTC)
+	old, recent, open := testAlert("old", cadence.Resolved, at), testAlert("recent", cadence.Resolved, at), testAlert("open", cadence.Slipped, at)
+	old.ResolvedAt, recent.ResolvedAt = at.Add(-48*time.Hour), at.Add(time.Hour)
+	if err := s.ApplyEvaluation(t.Context(), []cadence.Alert{old, recent, open}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ResolvedSince(t.Context(), at.Add(-24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, a := range got {
+		ids = append(ids, a.ID+":"+string(a.State))
+		if a.ID == "recent" && (!a.DueAt.Equal(recent.DueAt) || !a.OpenedAt.Equal(at) || !a.ResolvedAt.Equal(recent.ResolvedAt)) {
+			t.Errorf("recent = %+v, want its due, opened and resolved times", a)
+		}
+	}
+	if want := []string{"recent:resolved"}; !reflect.DeepEqual(ids, want) {
+		t.Errorf("ResolvedSince = %v, want %v (not the open one, nor the one resolved before since)", ids, want)
+	}
+}
