@@ -16,6 +16,7 @@ type ConfigOptions struct {
 	DataDir      string // required
 	Socket       string // default DataDir/touchbase.sock
 	HTTP         string // optional listen.http address
+	Dashboard    bool   // serve the dashboard on HTTP (listen.dashboard)
 	PollInterval string // default 30s
 	Accounts     []AccountOptions
 
@@ -57,8 +58,9 @@ type (
 		Alerting        yamlAlerting          `yaml:"alerting"`
 	}
 	yamlListen struct {
-		Socket string `yaml:"socket"`
-		HTTP   string `yaml:"http,omitempty"`
+		Socket    string `yaml:"socket"`
+		HTTP      string `yaml:"http,omitempty"`
+		Dashboard bool   `yaml:"dashboard,omitempty"`
 	}
 	yamlSync struct {
 		Backfill     string `yaml:"backfill"`
@@ -135,7 +137,7 @@ func (h *History) ConfigYAML(opts ConfigOptions) ([]byte, error) {
 	c := yamlConfig{
 		DataDir: opts.DataDir, Store: "sqlite", Timezone: h.Timezone,
 		InternalDomains: h.internalDomains(opts.Accounts),
-		Listen:          yamlListen{Socket: or(opts.Socket, filepath.Join(opts.DataDir, "touchbase.sock")), HTTP: opts.HTTP},
+		Listen:          yamlListen{Socket: or(opts.Socket, filepath.Join(opts.DataDir, "touchbase.sock")), HTTP: opts.HTTP, Dashboard: opts.Dashboard},
 		Sync:            yamlSync{Backfill: "365d", PollInterval: or(opts.PollInterval, "30s"), Idle: true, Horizon: "180d"},
 		Policies:        map[string]yamlPolicy{},
 		Tiers:           h.Tiers,

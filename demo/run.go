@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -163,6 +164,7 @@ func recoverLitware(ctx context.Context, env *runEnv, h *History, nar *narrator)
 // runEnv is what setUp started and wrote.
 type runEnv struct {
 	dir, configPath, logPath, socket string
+	dashboard                        string // the dashboard's URL
 	imapAddr, caldavURL              string
 	passwords                        map[string]string // account email → password
 	sink                             *Sink
@@ -227,8 +229,13 @@ func setUp(ctx context.Context, dir string, h *History, nar *narrator) (_ *runEn
 	for i := range accounts {
 		accounts[i].IMAPAddr, accounts[i].CalDAVURL = env.imapAddr, env.caldavURL
 	}
+	httpAddr, err := freeLoopbackAddr()
+	if err != nil {
+		return nil, err
+	}
+	env.dashboard = "http://" + httpAddr + "/dashboard/"
 	y, err := h.ConfigYAML(ConfigOptions{DataDir: filepath.Join(dir, "data"), Socket: env.socket,
-		PollInterval: demoPoll, Accounts: accounts, WebhookURL: env.sink.URL(), WebhookSecretFile: whsec})
+		HTTP: httpAddr, Dashboard: true, PollInterval: demoPoll, Accounts: accounts, WebhookURL: env.sink.URL(), WebhookSecretFile: whsec})
 	if err != nil {
 		return nil, err
 	}
@@ -236,6 +243,22 @@ func setUp(ctx context.Context, dir string, h *History, nar *narrator) (_ *runEn
 		return nil, fmt.Errorf("write %s: %w", env.configPath, err)
 	}
 	return env, nil
+}
+
+// freeLoopbackAddr finds a free port on 127.0.0.1 for the daemon's HTTP
+// listener (and its dashboard). The port is released before the daemon
+// binds it; another process taking it meanwhile makes the daemon fail to
+// start with "address already in use", which a second run gets past.
+func freeLoopbackAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("find a free port for the dashboard: %w", err)
+	}
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		return "", fmt.Errorf("find a free port for the dashboard: %w", err)
+	}
+	return addr, nil
 }
 
 func randomHex(n int) (string, error) {

@@ -144,6 +144,7 @@ func (n *narrator) summary(env *runEnv, keep bool) {
 	for _, c := range []string{"customers", "customer litware", "customer tailspin --why", "alerts", "unmatched", "status"} {
 		fmt.Fprintf(&b, "  touchbase %s %s\n", c, cfg)
 	}
+	fmt.Fprintf(&b, "  open %s in a browser: the dashboard\n", env.dashboard)
 	if !keep {
 		b.WriteString("  (run `touchbase demo --keep` to keep the demo running while you try them)\n")
 	}
@@ -152,5 +153,5 @@ func (n *narrator) summary(env *runEnv, keep bool) {
 
 // keep says the demo stays up.
 func (n *narrator) keep(env *runEnv) {
-	n.printf("\nThe demo keeps running (socket %s). Press Ctrl-C to stop it.\n", env.socket)
+	n.printf("\nThe demo keeps running (socket %s, dashboard %s). Press Ctrl-C to stop it.\n", env.socket, env.dashboard)
 }

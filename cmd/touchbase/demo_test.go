@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,7 +74,7 @@ func TestDemoTellsTheScenario(t *testing.T) {
 		t.Errorf("webhooks:\n  got  %q\n  want %q\noutput:\n%s", got, want, text)
 	}
 	for _, s := range []string{"synced imap:anna", "synced caldav:ben", "observed cadence", "Wingtip Partners",
-		"What you just saw", "touchbase customers --config"} {
+		"What you just saw", "touchbase customers --config", "/dashboard/ in a browser"} {
 		if !strings.Contains(text, s) {
 			t.Errorf("output lacks %q:\n%s", s, text)
 		}
@@ -143,9 +145,11 @@ func TestDemoBinaryKeepAndSIGINT(t *testing.T) {
 	cfg := strings.Fields(cfgLine)[1]
 	next("verified webhook", func(l string) bool { w, ok := demo.ParseWebhookLine(l); return ok && w.Verified })
 	t.Logf("first verified webhook printed %.2fs after start", time.Since(start).Seconds())
+	dashLine := next("dashboard URL", func(l string) bool { return strings.Contains(l, "/dashboard/ in a browser") })
 	next("keep notice", func(l string) bool { return strings.Contains(l, "Press Ctrl-C") })
 
 	checkCLIOnDemo(t, bin, cfg)
+	checkDashboardOnDemo(t, strings.Fields(dashLine)[1])
 
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
@@ -182,5 +186,28 @@ func checkCLIOnDemo(t *testing.T, bin, cfg string) {
 	}
 	if err != nil || json.Unmarshal(out, &cs) != nil || len(cs) != 6 {
 		t.Errorf("customers --json on the demo: %v\n%s", err, out)
+	}
+}
+
+// checkDashboardOnDemo opens the dashboard the demo printed: loopback and
+// no token, so it is open, and it lists the scenario's customers.
+func checkDashboardOnDemo(t *testing.T, url string) {
+	t.Helper()
+	if !strings.HasPrefix(url, "http://127.0.0.1:") {
+		t.Fatalf("dashboard URL %q, want http://127.0.0.1:PORT/dashboard/", url)
+	}
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `<table id="customers">`) ||
+		!strings.Contains(string(body), "Wingtip Partners") || resp.Header.Get("Content-Security-Policy") == "" {
+		t.Errorf("GET %s: %d, CSP %q; want 200 with the customers table listing Wingtip Partners:\n%s", url, resp.StatusCode,
+			resp.Header.Get("Content-Security-Policy"), body)
 	}
 }
