@@ -68,29 +68,43 @@ func dueAt(row *evaluate.OverviewRow) *time.Time {
 	return row.NextDueAt
 }
 
+// sortable is a row with the keys sorting compares, computed once: a
+// sort of thousands of rows compares each many times.
+type sortable struct {
+	row       *evaluate.OverviewRow
+	rank      int
+	due, last int64
+	lowerName string
+}
+
+func newSortable(row *evaluate.OverviewRow) sortable {
+	return sortable{row: row, rank: stateRank(row.State), due: sortKey(dueAt(row), math.MaxInt64),
+		last: sortKey(row.LastContactAt, math.MinInt64), lowerName: strings.ToLower(row.Name)}
+}
+
 // compare orders two rows by the filter's sort, then by name and ID so
 // the order is total.
-func (f filter) compare(a, b *evaluate.OverviewRow) int {
+func (f filter) compare(a, b sortable) int {
 	var c int
 	switch f.Sort {
 	case "state":
-		c = cmp.Compare(stateRank(a.State), stateRank(b.State))
+		c = cmp.Compare(a.rank, b.rank)
 		if c == 0 {
-			c = cmp.Compare(sortKey(dueAt(a), math.MaxInt64), sortKey(dueAt(b), math.MaxInt64))
+			c = cmp.Compare(a.due, b.due)
 		}
 	case "next_due":
-		c = cmp.Compare(sortKey(dueAt(a), math.MaxInt64), sortKey(dueAt(b), math.MaxInt64))
+		c = cmp.Compare(a.due, b.due)
 	case "last_contact":
 		// Longest without contact first: that is who needs attention.
-		c = cmp.Compare(sortKey(a.LastContactAt, math.MinInt64), sortKey(b.LastContactAt, math.MinInt64))
+		c = cmp.Compare(a.last, b.last)
 	}
 	if c != 0 {
 		return c
 	}
-	if c := cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)); c != 0 {
+	if c := cmp.Compare(a.lowerName, b.lowerName); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.ID, b.ID)
+	return cmp.Compare(a.row.ID, b.row.ID)
 }
 
 // option is one <option> of a filter control.
@@ -133,18 +147,18 @@ func (h *Handler) overview(ctx context.Context, r *http.Request) (*view, error) 
 		body.States = append(body.States, option{Value: string(s), Label: strings.ReplaceAll(string(s), "_", " "), Selected: f.State == string(s)})
 	}
 	var owners, tiers []string
-	kept := make([]*evaluate.OverviewRow, 0, len(rows))
+	kept := make([]sortable, 0, len(rows))
 	for i := range rows {
 		owners, tiers = append(owners, rows[i].Owner), append(tiers, rows[i].Tier)
 		if f.keep(&rows[i]) {
-			kept = append(kept, &rows[i])
+			kept = append(kept, newSortable(&rows[i]))
 		}
 	}
 	body.Owners, body.Tiers = choices(owners, f.Owner), choices(tiers, f.Tier)
 	slices.SortFunc(kept, f.compare)
 	rowViews := make([]overviewRow, len(kept))
-	for i, row := range kept {
-		rowViews[i] = c.row(row)
+	for i, k := range kept {
+		rowViews[i] = c.row(k.row)
 	}
 	body.Rows, body.Shown = rowsHTML(rowViews), len(kept)
 	return &view{template: "overview", Title: "Customers", Nav: "customers", Body: body, Size: len(body.Rows)}, nil
