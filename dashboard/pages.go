@@ -173,9 +173,9 @@ func (h *Handler) customerAlerts(ctx context.Context, c clock, id string, silenc
 		}
 	}
 	// Alerts sorts firing first; among the resolved, the latest matter.
-	firing := slices.IndexFunc(mine, func(a evaluate.AlertView) bool { return a.State == string(cadence.Resolved) })
-	if firing >= 0 {
-		resolved := mine[firing:]
+	firstResolved := slices.IndexFunc(mine, func(a evaluate.AlertView) bool { return a.State == string(cadence.Resolved) })
+	if firstResolved >= 0 {
+		resolved := mine[firstResolved:]
 		slices.SortStableFunc(resolved, func(a, b evaluate.AlertView) int {
 			return cmp.Compare(sortKey(b.ResolvedAt, 0), sortKey(a.ResolvedAt, 0))
 		})
