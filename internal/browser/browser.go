@@ -140,12 +140,19 @@ func run[T any](b *Browser, a chromedp.Action[T]) (T, error) {
 	return chromedp.Run(ctx, a)
 }
 
-// Navigate opens url in the tab and waits for the page to load.
-func (b *Browser) Navigate(t testing.TB, url string) {
+// Navigate opens url in the tab, waits for the page to load and returns
+// the HTTP status of the document (after redirects), so a caller can
+// tell a page from an error page. It fails t when the page cannot load.
+func (b *Browser) Navigate(t testing.TB, url string) int {
 	t.Helper()
-	if _, err := run(b, chromedp.Navigate(url)); err != nil {
+	resp, err := run(b, chromedp.NavigateResponse(url))
+	if err != nil {
 		t.Fatalf("navigate to %s: %v", url, err)
 	}
+	if resp == nil {
+		return 0 // no HTTP response: a data: or about: URL
+	}
+	return int(resp.Status)
 }
 
 // Eval evaluates the JavaScript expression expr in the page and decodes

@@ -49,7 +49,9 @@ func TestFilterByKeyboard(t *testing.T) {
 	t.Logf("Chromium started in %s", time.Since(start).Round(time.Millisecond))
 
 	step := time.Now()
-	b.Navigate(t, srv.URL+"/filter.html")
+	if status := b.Navigate(t, srv.URL+"/filter.html"); status != http.StatusOK {
+		t.Fatalf("filter.html: HTTP status %d", status)
+	}
 	if got, want := visibleRows(t, b), []string{"contoso", "litware", "adatum", "tailspin"}; !slices.Equal(got, want) {
 		t.Fatalf("rows before filtering: got %q, want %q", got, want)
 	}
@@ -106,7 +108,9 @@ func checkPNG(t *testing.T, path string) {
 func TestDetectorsReport(t *testing.T) {
 	srv := serve(t)
 	b := Start(t)
-	b.Navigate(t, srv.URL+"/broken.html")
+	if status := b.Navigate(t, srv.URL+"/broken.html"); status != http.StatusOK {
+		t.Fatalf("broken.html: HTTP status %d", status)
+	}
 
 	errs := strings.Join(b.Errors(t), "\n")
 	for _, want := range []string{
