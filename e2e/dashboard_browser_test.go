@@ -116,12 +116,21 @@ func TestDashboardInBrowser(t *testing.T) {
 		if v := browser.Eval[string](t, b, `document.getElementById("f-state").value`); v != "slipped" {
 			t.Fatalf("#f-state reached %q by the arrow keys, never slipped", v)
 		}
+		// The script filters on change; a little patience for one that
+		// debounces.
 		var visible []string
-		waitUntil(t, 5*time.Second, "the rows to filter", func() bool {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
 			visible = browser.Eval[[]string](t, b, `[...document.querySelectorAll("#customers tr.customer")].filter(r => !r.hidden).map(r => r.dataset.id)`)
 			slices.Sort(visible)
-			return slices.Equal(visible, wantSlipped)
-		})
+			if slices.Equal(visible, wantSlipped) || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if !slices.Equal(visible, wantSlipped) {
+			t.Errorf("rows visible after filtering by slipped: %q, want the CLI's slipped set %q", visible, wantSlipped)
+		}
 		states := browser.Eval[[]string](t, b, `[...document.querySelectorAll("#customers tr.customer")].filter(r => !r.hidden).map(r => r.dataset.state)`)
 		for _, s := range states {
 			if s != "slipped" {
@@ -152,7 +161,9 @@ func TestDashboardInBrowser(t *testing.T) {
 		if s := browser.Eval[string](t, b, row+`.dataset.state`); s != "slipped" {
 			t.Errorf("Tailspin's reply commitment: data-state %q, want slipped", s)
 		}
-		text := strings.Join(strings.Fields(browser.Eval[string](t, b, row+`.textContent`)), " ")
+		// innerText, not textContent: it is the text as rendered, with
+		// cells apart.
+		text := strings.Join(strings.Fields(browser.Eval[string](t, b, row+`.innerText`)), " ")
 		if subject := strings.Join(strings.Fields(reply.About.Subject), " "); !strings.Contains(text, subject) {
 			t.Errorf("Tailspin's reply commitment does not name the waiting mail %q; it reads %q", subject, text)
 		}
@@ -178,6 +189,11 @@ func TestDashboardInBrowser(t *testing.T) {
 // and the contract's single h1.
 func open(t *testing.T, b *browser.Browser, u, page string) {
 	t.Helper()
+	// Errors still recorded belong to a page whose subtest stopped before
+	// its console check: report them, but not as this page's.
+	if errs := b.Errors(t); len(errs) > 0 {
+		t.Errorf("before %s, console errors of an earlier page not yet reported:\n  %s", page, strings.Join(errs, "\n  "))
+	}
 	if status := b.Navigate(t, u); status != http.StatusOK {
 		t.Fatalf("%s (%s): HTTP status %d", page, u, status)
 	}
@@ -205,17 +221,6 @@ func cliJSON(t *testing.T, bin string, v any, args ...string) {
 	}
 	if err := json.Unmarshal(out, v); err != nil {
 		t.Fatalf("touchbase %s: decode: %v\n%s", strings.Join(args, " "), err, out)
-	}
-}
-
-func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: not within %s", what, timeout)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 
