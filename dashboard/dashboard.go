@@ -44,7 +44,7 @@ const requestTimeout = 10 * time.Second
 //go:embed templates/*.html
 var templateFS embed.FS
 
-//go:embed assets/dashboard.css assets/dashboard.js
+//go:embed assets/dashboard.css assets/dashboard.js assets/favicon.svg
 var assetFS embed.FS
 
 // Evaluator is what the dashboard reads from evaluation
@@ -118,7 +118,7 @@ func New(opts Options) (*Handler, error) {
 //	/dashboard/customers/{id}   one customer (404 page for an unknown ID)
 //	/dashboard/alerts           firing alerts
 //	/dashboard/sources          source health and outbox depth
-//	/dashboard/assets/{file}    dashboard.css, dashboard.js
+//	/dashboard/assets/{file}    dashboard.css, dashboard.js, favicon.svg (a browser asks for an icon; a 404 is noise)
 func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /dashboard", http.RedirectHandler(Prefix, http.StatusMovedPermanently))
 	mux.Handle("GET /dashboard/{$}", h.page(h.overview))
