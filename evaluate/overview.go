@@ -67,7 +67,7 @@ func (r *Runner) Strips(ctx context.Context, at time.Time, weeks int) (map[strin
 	if err != nil {
 		return nil, err
 	}
-	open, err := r.st.Alerts(ctx, false)
+	open, err := r.st.OpenAlerts(ctx)
 	if err != nil {
 		return nil, err
 	}

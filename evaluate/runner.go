@@ -123,7 +123,7 @@ func (r *Runner) load(ctx context.Context, at, wall time.Time, pass bool) (caden
 	if in.Silences, err = r.st.Silences(ctx, at, false); err != nil {
 		return in, err
 	}
-	if in.Alerts, err = r.st.Alerts(ctx, false); err != nil {
+	if in.Alerts, err = r.st.OpenAlerts(ctx); err != nil {
 		return in, err
 	}
 	if in.Episodes, err = r.st.ResolvedEpisodes(ctx); err != nil {
