@@ -38,6 +38,16 @@ var fetchOptions = &imap.FetchOptions{
 	}},
 }
 
+// FetchOptions returns a copy of what a sync asks the server for each
+// message, so that a benchmark can time the same FETCH without the rest.
+func FetchOptions() *imap.FetchOptions {
+	section := *fetchOptions.BodySection[0]
+	section.HeaderFields = slices.Clone(section.HeaderFields)
+	opts := *fetchOptions
+	opts.BodySection = []*imap.FetchItemBodySection{&section}
+	return &opts
+}
+
 // syncFolder brings one folder's stored interactions up to date: nothing
 // to do when its UIDVALIDITY and UIDNEXT match the stored state, else
 // EXAMINE (read-only), search the UIDs not read yet within the backfill
