@@ -26,12 +26,22 @@ const (
 // PackParticipants returns the stored form of ps: the first of each
 // (address, role) pair is kept. Tests that write rows directly use it.
 func PackParticipants(ps []cadence.Participant) string {
-	return packPeople(mergePeople(nil, ps, false))
+	// A sort and a pass, not mergePeople: this runs for every mail of a
+	// first sync. The stable sort keeps the first of each pair first.
+	sorted := slices.Clone(ps)
+	slices.SortStableFunc(sorted, comparePeople)
+	sorted = slices.CompactFunc(sorted, func(a, b cadence.Participant) bool { return comparePeople(a, b) == 0 })
+	return packPeople(sorted)
 }
 
 // packPeople encodes ps, which must be sorted and unique (mergePeople).
 func packPeople(ps []cadence.Participant) string {
 	var b strings.Builder
+	n := 0
+	for _, p := range ps {
+		n += len(p.Role) + len(p.PartStat) + len(p.Address) + len(p.Name) + 4
+	}
+	b.Grow(n)
 	for i, p := range ps {
 		if i > 0 {
 			b.WriteString(peopleSep)
