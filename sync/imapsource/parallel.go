@@ -72,9 +72,6 @@ func (s *Source) readFolders(ctx context.Context, sess *session, jobs []job, st 
 // end closes, for the others.
 func (s *Source) readQueue(ctx, stop context.Context, sess *session, reader int, queue <-chan job, st stats) error {
 	if reader > 0 {
-		if len(queue) == 0 {
-			return nil // the others took every folder meanwhile
-		}
 		extra, err := s.dial(ctx, nil)
 		if err != nil {
 			// Not fatal: the other readers drain the queue.
