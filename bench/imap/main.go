@@ -7,8 +7,9 @@
 //	go run ./bench/imap -mode resync -addr ... -data DIR   # no-change passes over that store
 //	go run ./bench/imap -mode idle   -addr ... -data DIR   # push latency: APPEND to stored
 //
-// "bare" is the reference: go-imap's UID FETCH 1:* (UID ENVELOPE
-// INTERNALDATE) over INBOX, messages consumed and dropped. "sync" is the
+// "bare" is the reference: go-imap's UID FETCH 1:* over INBOX, messages
+// consumed and dropped, of the items -items names (headers: exactly what
+// a sync fetches; envelope: UID ENVELOPE INTERNALDATE). "sync" is the
 // full path, fetch + classify + store, of imapsource.Source.Sync. "resync"
 // repeats Sync on an unchanged mailbox over one kept connection and counts
 // the IMAP commands it sends through a loopback proxy. "idle" runs Watch,
