@@ -74,8 +74,11 @@ func (s *Source) readQueue(ctx, stop context.Context, sess *session, reader int,
 	if reader > 0 {
 		extra, err := s.dial(ctx, nil)
 		if err != nil {
-			// Not fatal: the other readers drain the queue.
-			s.log.Warn("extra connection refused, reading folders on fewer", zap.Error(err))
+			// Not fatal: the other readers drain the queue (and report
+			// the pass's end, when that is why the dial failed).
+			if ctx.Err() == nil {
+				s.log.Warn("extra connection refused, reading folders on fewer", zap.Error(err))
+			}
 			return nil
 		}
 		defer extra.c.Close()

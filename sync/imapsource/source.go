@@ -196,11 +196,11 @@ func (s *Source) syncFolders(ctx context.Context, sess *session, boxes []mailbox
 	var jobs []job
 	for _, f := range folders {
 		prev, known := states[f.Name]
-		status, changed, err := changed(sess, f, prev, known)
+		status, dirty, err := changed(sess, f, prev, known)
 		if err != nil {
 			return fmt.Errorf("sync %s/%s: %w", s.acct.Name, f.Name, ctxErr(ctx, err))
 		}
-		if changed {
+		if dirty {
 			jobs = append(jobs, job{f: f, status: status, prev: prev, known: known})
 		}
 	}
