@@ -46,6 +46,7 @@ func (b *builder) imap(key string, r rawIMAP, email string) *IMAP {
 		Password: b.secret(key, r.Secret),
 		Auth:     b.oneOf(key+".auth", r.Auth, AuthPlain, "auth mechanism", AuthPlain, AuthXOAuth2),
 		Folders:  r.Folders,
+		MaxConns: b.atLeast1(key+".max_connections", r.MaxConns, DefaultIMAPMaxConns),
 	}
 	if b.required(key+".addr", r.Addr) {
 		b.hostPort(key+".addr", r.Addr)

@@ -88,7 +88,16 @@ type IMAP struct {
 	Password  Secret
 	Auth      string   // AuthPlain (default) or AuthXOAuth2
 	Folders   []string // names or special-use attributes like `\Sent`; default INBOX and \Sent
+	// MaxConns caps the connections a sync pass opens to read folders in
+	// parallel (DefaultIMAPMaxConns when unset, at least 1). IDLE's
+	// connection is not counted.
+	MaxConns int
 }
+
+// DefaultIMAPMaxConns is imap.max_connections when unset: two folders
+// read at once keep a server busy while the store writes, and stay well
+// under servers' per-user limits (Gmail 15, Dovecot 10 per IP by default).
+const DefaultIMAPMaxConns = 2
 
 // CalDAV is an account's calendar server.
 type CalDAV struct {

@@ -241,7 +241,7 @@ func dump(c *Config) string {
 	for _, a := range c.Accounts {
 		p("account %s email=%s", a.Name, a.Email)
 		if m := a.IMAP; m != nil {
-			p("  imap addr=%s tls=%s auth=%s user=%s password=%s folders=%q ca=%q", m.Addr, m.TLS, m.Auth, m.Username, m.Password, m.Folders, m.TLSCAFile)
+			p("  imap addr=%s tls=%s auth=%s user=%s password=%s folders=%q max_connections=%d ca=%q", m.Addr, m.TLS, m.Auth, m.Username, m.Password, m.Folders, m.MaxConns, m.TLSCAFile)
 		}
 		if d := a.CalDAV; d != nil {
 			p("  caldav url=%s user=%s password=%s calendars=%q ca=%q", d.URL, d.Username, d.Password, d.Calendars, d.TLSCAFile)

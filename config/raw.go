@@ -73,6 +73,7 @@ type rawIMAP struct {
 	Username  string    `mapstructure:"username"`
 	Auth      string    `mapstructure:"auth"`
 	Folders   []string  `mapstructure:"folders"`
+	MaxConns  *int      `mapstructure:"max_connections"`
 	Secret    rawSecret `mapstructure:",squash"`
 }
 

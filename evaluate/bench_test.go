@@ -122,14 +122,12 @@ func seedBulk(b *testing.B, dir string, customers, perCustomer int, now time.Tim
 			if r.IntN(2) == 0 {
 				from, to = to, from
 			}
-			res, err := tx.Exec(`INSERT INTO interactions (key, kind, at, subject, sender, account, message_id, first_seen)
-				VALUES (?, 'email', ?, ?, ?, 'alice', ?, ?)`, fmt.Sprintf("mid:%d.%d", c, j), at.UnixMilli(),
-				subjects[r.IntN(len(subjects))], from, fmt.Sprintf("%d.%d", c, j), at.UnixMilli())
-			if err != nil {
+			people := store.PackParticipants([]cadence.Participant{{Address: from, Role: cadence.From}, {Address: to, Role: cadence.To}})
+			if _, err := tx.Exec(`INSERT INTO interactions (key, kind, at, subject, sender, account, message_id, first_seen, people)
+				VALUES (?, 'email', ?, ?, ?, 'alice', ?, ?, ?)`, fmt.Sprintf("mid:%d.%d", c, j), at.UnixMilli(),
+				subjects[r.IntN(len(subjects))], from, fmt.Sprintf("%d.%d", c, j), at.UnixMilli(), people); err != nil {
 				b.Fatal(err)
 			}
-			id, _ := res.LastInsertId()
-			tx.Exec(`INSERT INTO participants (interaction_id, address, role) VALUES (?, ?, 'from'), (?, ?, 'to')`, id, from, id, to)
 		}
 	}
 	if err := tx.Commit(); err != nil {

@@ -78,9 +78,10 @@ func (f *fixture) seedAs(account string, ins ...cadence.Interaction) {
 	}
 	defer db.Close()
 	for _, in := range ins {
-		res, err := db.Exec(`INSERT INTO interactions (key, kind, at, end_at, subject, sender, account, message_id, in_reply_to, refs, filter, first_seen)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, in.Key, string(in.Kind), in.At.UnixMilli(), ms(in.End), in.Subject,
-			in.Sender, account, in.MessageID, in.InReplyTo, strings.Join(in.References, " "), string(in.Filter), in.At.UnixMilli())
+		res, err := db.Exec(`INSERT INTO interactions (key, kind, at, end_at, subject, sender, account, message_id, in_reply_to, refs, filter, first_seen, people)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, in.Key, string(in.Kind), in.At.UnixMilli(), ms(in.End), in.Subject,
+			in.Sender, account, in.MessageID, in.InReplyTo, strings.Join(in.References, " "), string(in.Filter), in.At.UnixMilli(),
+			store.PackParticipants(in.Participants))
 		if err != nil {
 			f.t.Fatal(err)
 		}
@@ -92,12 +93,6 @@ func (f *fixture) seedAs(account string, ins ...cadence.Interaction) {
 		if _, err := db.Exec(`INSERT INTO interaction_sources (interaction_id, account, locator, filter) VALUES (?, ?, ?, ?)`,
 			id, account, locator, string(in.Filter)); err != nil {
 			f.t.Fatal(err)
-		}
-		for _, p := range in.Participants {
-			if _, err := db.Exec(`INSERT INTO participants (interaction_id, address, role, partstat) VALUES (?, ?, ?, ?)`,
-				id, p.Address, string(p.Role), p.PartStat); err != nil {
-				f.t.Fatal(err)
-			}
 		}
 	}
 }

@@ -112,8 +112,8 @@ func (s *Store) SaveMail(ctx context.Context, account, folder string, mails []ca
 // Rows per multi-row statement. SQLite allows 32766 parameters; beyond a
 // few hundred rows the gain is nil.
 const (
-	mailRowsPerStmt = 100 // interactions: 10 parameters each
-	rowsPerStmt     = 250 // participants and sources: 3 or 4
+	mailRowsPerStmt = 100 // interactions: 11 parameters each
+	rowsPerStmt     = 250 // sources: 4
 )
 
 // saveMails is upsertInteraction (replace = false) for many mails at once,
@@ -124,11 +124,10 @@ const (
 func saveMails(ctx context.Context, tx *sql.Tx, mails []cadence.Interaction, account, locator string, now time.Time) ([]*cadence.Interaction, []bool, error) {
 	stmts := stmtCache{tx: tx, stmts: map[string]*sql.Stmt{}}
 	defer stmts.close()
-	// Rows go in in key order, participants and sources in ID order: the
-	// keys (Message-IDs) are random, and B-tree inserts in order touch each
-	// index page once per batch instead of once per row; new IDs follow
-	// the key order, so participants and sources (keyed by ID) are
-	// appended.
+	// Rows go in in key order, sources in ID order: the keys (Message-IDs)
+	// are random, and B-tree inserts in order touch each index page once
+	// per batch instead of once per row; new IDs follow the key order, so
+	// sources (keyed by ID) are appended.
 	sorted := make([]*cadence.Interaction, len(mails))
 	for i := range mails {
 		sorted[i] = &mails[i]
@@ -137,13 +136,14 @@ func saveMails(ctx context.Context, tx *sql.Tx, mails []cadence.Interaction, acc
 	created := make([]bool, len(sorted))
 	ids := make([]int64, len(sorted))
 	known := make(map[string]int64, len(sorted))
+	stored := map[int64]string{} // packed participants of the interactions stored before
 	for start := 0; start < len(sorted); start += mailRowsPerStmt {
 		end := min(start+mailRowsPerStmt, len(sorted))
-		if err := insertMails(ctx, &stmts, sorted[start:end], account, now, known, ids[start:end], created[start:end]); err != nil {
+		if err := insertMails(ctx, &stmts, sorted[start:end], account, now, known, stored, ids[start:end], created[start:end]); err != nil {
 			return nil, nil, err
 		}
 	}
-	if err := insertPeople(ctx, &stmts, sorted, ids); err != nil {
+	if err := mergeCopies(ctx, &stmts, sorted, ids, created, stored); err != nil {
 		return nil, nil, err
 	}
 	if err := insertCopies(ctx, &stmts, sorted, ids, created, account, locator); err != nil {
@@ -185,41 +185,62 @@ func insertCopies(ctx context.Context, stmts *stmtCache, mails []*cadence.Intera
 	return nil
 }
 
-// insertPeople adds the mails' participants (existing ones are kept); ids
-// are the mails' interaction IDs.
-func insertPeople(ctx context.Context, stmts *stmtCache, mails []*cadence.Interaction, ids []int64) error {
-	n := 0
-	for _, in := range mails {
-		n += len(in.Participants)
-	}
-	values := make([]any, 0, 4*n)
-	for i, in := range mails {
-		for _, p := range in.Participants {
-			values = append(values, ids[i], p.Address, p.Name, string(p.Role))
+// mergeCopies adds the participants of copies to the interaction their
+// key already names: one stored before (whose packed participants are in
+// stored), or one this batch created from an earlier copy. The mails are
+// sorted by key, so copies of one interaction are adjacent. A first sync
+// without copies writes nothing here.
+func mergeCopies(ctx context.Context, stmts *stmtCache, mails []*cadence.Interaction, ids []int64, created []bool, stored map[int64]string) error {
+	for i := 0; i < len(mails); {
+		j := i + 1
+		for j < len(mails) && ids[j] == ids[i] {
+			j++
 		}
-	}
-	if err := insertRows(ctx, stmts, `INSERT OR IGNORE INTO participants (interaction_id, address, name, role) VALUES `, 4, values); err != nil {
-		return fmt.Errorf("insert participants: %w", err)
+		if created[i] && j == i+1 {
+			i = j
+			continue
+		}
+		have, ok := stored[ids[i]]
+		if created[i] {
+			have, ok = PackParticipants(mails[i].Participants), true
+		}
+		if !ok {
+			return fmt.Errorf("merge participants of %s: stored participants unknown", mails[i].Key)
+		}
+		merged, changed := have, false
+		for _, m := range mails[i:j] {
+			var c bool
+			merged, c = mergePacked(merged, m.Participants, false)
+			changed = changed || c
+		}
+		if changed {
+			if _, err := stmts.tx.ExecContext(ctx, `UPDATE interactions SET people = ? WHERE id = ?`, merged, ids[i]); err != nil {
+				return fmt.Errorf("merge participants of %s: %w", mails[i].Key, err)
+			}
+		}
+		i = j
 	}
 	return nil
 }
 
-// insertMails inserts the interactions of chunk that are new and sets
-// their IDs in ids, marking the new ones in created. known holds the IDs
-// of the keys seen so far in the batch, and gains the chunk's.
-func insertMails(ctx context.Context, stmts *stmtCache, chunk []*cadence.Interaction, account string, now time.Time, known map[string]int64, ids []int64, created []bool) error {
-	const cols = 10
+// insertMails inserts the interactions of chunk that are new, with their
+// participants packed, and sets their IDs in ids, marking the new ones in
+// created. known holds the IDs of the keys seen so far in the batch, and
+// gains the chunk's; stored gains the packed participants of those stored
+// before the batch.
+func insertMails(ctx context.Context, stmts *stmtCache, chunk []*cadence.Interaction, account string, now time.Time, known map[string]int64, stored map[int64]string, ids []int64, created []bool) error {
+	const cols = 11
 	args := make([]any, 0, cols*len(chunk))
 	for _, in := range chunk {
 		if in.Key == "" {
 			return fmt.Errorf("interaction without key")
 		}
 		args = append(args, in.Key, string(in.Kind), ms(in.At), in.Subject, in.Sender, account,
-			in.MessageID, in.InReplyTo, strings.Join(in.References, " "), string(in.Filter))
+			in.MessageID, in.InReplyTo, strings.Join(in.References, " "), string(in.Filter), PackParticipants(in.Participants))
 	}
 	insert, err := stmts.get(ctx, `INSERT OR IGNORE INTO interactions
-		(key, kind, at, subject, sender, account, message_id, in_reply_to, refs, filter, first_seen)
-		VALUES `+repeatRow(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `+fmt.Sprint(ms(now))+`)`, len(chunk))+`
+		(key, kind, at, subject, sender, account, message_id, in_reply_to, refs, filter, people, first_seen)
+		VALUES `+repeatRow(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `+fmt.Sprint(ms(now))+`)`, len(chunk))+`
 		RETURNING id, key`)
 	if err != nil {
 		return fmt.Errorf("insert interactions: %w", err)
@@ -247,11 +268,11 @@ func insertMails(ctx context.Context, stmts *stmtCache, chunk []*cadence.Interac
 	if len(missing) == 0 {
 		return nil
 	}
-	rows, err = stmts.tx.QueryContext(ctx, `SELECT id, key FROM interactions WHERE key IN (`+placeholders(len(missing))+`)`, missing...)
+	rows, err = stmts.tx.QueryContext(ctx, `SELECT id, key, people FROM interactions WHERE key IN (`+placeholders(len(missing))+`)`, missing...)
 	if err != nil {
 		return fmt.Errorf("find interactions: %w", err)
 	}
-	if err := scanIDs(rows, known); err != nil {
+	if err := scanStored(rows, known, stored); err != nil {
 		return fmt.Errorf("find interactions: %w", err)
 	}
 	for i, in := range chunk {
@@ -277,6 +298,20 @@ func scanIDs(rows *sql.Rows, ids map[string]int64) error {
 			return err
 		}
 		ids[key] = id
+	}
+	return rows.Err()
+}
+
+// scanStored reads (id, key, people) rows into ids and people.
+func scanStored(rows *sql.Rows, ids map[string]int64, people map[int64]string) error {
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var key, packed string
+		if err := rows.Scan(&id, &key, &packed); err != nil {
+			return err
+		}
+		ids[key], people[id] = id, packed
 	}
 	return rows.Err()
 }

@@ -15,20 +15,22 @@ import (
 // upsertInteraction records that in was seen at (account, locator). The
 // interaction is created on first sight; later sightings add the source and
 // any new participants. With replace, an existing row's time, subject, filter
-// and participants' PARTSTAT are updated too (a rescheduled meeting); mail is
+// and participants' names and PARTSTAT are updated too (a rescheduled meeting); mail is
 // immutable and never replaced. It reports whether a new row was created.
 func upsertInteraction(ctx context.Context, tx *sql.Tx, in cadence.Interaction, locator string, replace bool, now time.Time) (id int64, created bool, err error) {
 	if in.Key == "" {
 		return 0, false, fmt.Errorf("interaction without key")
 	}
-	err = tx.QueryRowContext(ctx, `SELECT id FROM interactions WHERE key = ?`, in.Key).Scan(&id)
+	var people string
+	err = tx.QueryRowContext(ctx, `SELECT id, people FROM interactions WHERE key = ?`, in.Key).Scan(&id, &people)
 	switch {
 	case err == sql.ErrNoRows:
 		res, err := tx.ExecContext(ctx, `INSERT INTO interactions
-			(key, kind, at, end_at, all_day, subject, sender, account, message_id, in_reply_to, refs, filter, first_seen)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			(key, kind, at, end_at, all_day, subject, sender, account, message_id, in_reply_to, refs, filter, first_seen, people)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			in.Key, string(in.Kind), ms(in.At), ms(in.End), boolInt(in.AllDay), in.Subject, in.Sender, in.Account,
-			in.MessageID, in.InReplyTo, strings.Join(in.References, " "), string(in.Filter), ms(now))
+			in.MessageID, in.InReplyTo, strings.Join(in.References, " "), string(in.Filter), ms(now),
+			PackParticipants(in.Participants))
 		if err != nil {
 			return 0, false, fmt.Errorf("insert interaction %s: %w", in.Key, err)
 		}
@@ -37,27 +39,23 @@ func upsertInteraction(ctx context.Context, tx *sql.Tx, in cadence.Interaction, 
 	case err != nil:
 		return 0, false, fmt.Errorf("find interaction %s: %w", in.Key, err)
 	case replace:
-		_, err := tx.ExecContext(ctx, `UPDATE interactions SET at = ?, end_at = ?, all_day = ?, subject = ?, sender = ?, filter = ? WHERE id = ?`,
-			ms(in.At), ms(in.End), boolInt(in.AllDay), in.Subject, in.Sender, string(in.Filter), id)
+		// Participants are merged, not replaced: one who left a meeting's
+		// latest version stays (as a copy in another account may list him).
+		people, _ = mergePacked(people, in.Participants, true)
+		_, err := tx.ExecContext(ctx, `UPDATE interactions SET at = ?, end_at = ?, all_day = ?, subject = ?, sender = ?, filter = ?, people = ? WHERE id = ?`,
+			ms(in.At), ms(in.End), boolInt(in.AllDay), in.Subject, in.Sender, string(in.Filter), people, id)
 		if err != nil {
 			return 0, false, fmt.Errorf("update interaction %s: %w", in.Key, err)
 		}
-	case in.Filter == cadence.Counts:
-		// Mail counts when any copy counts (see insertCopies).
-		if _, err := tx.ExecContext(ctx, `UPDATE interactions SET filter = '' WHERE id = ? AND filter != ''`, id); err != nil {
-			return 0, false, fmt.Errorf("count copy of %s: %w", in.Key, err)
-		}
-	}
-	// An upsert, not INSERT OR REPLACE: a replaced row counts as inserted
-	// and would be logged as a change even when nothing changed (schema v3).
-	conflict := " ON CONFLICT (interaction_id, address, role) DO NOTHING"
-	if replace {
-		conflict = " ON CONFLICT (interaction_id, address, role) DO UPDATE SET name = excluded.name, partstat = excluded.partstat"
-	}
-	for _, p := range in.Participants {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO participants (interaction_id, address, name, role, partstat) VALUES (?, ?, ?, ?, ?)`+conflict,
-			id, p.Address, p.Name, string(p.Role), p.PartStat); err != nil {
-			return 0, false, fmt.Errorf("insert participant of %s: %w", in.Key, err)
+	default:
+		// Mail counts when any copy counts (see insertCopies); a copy may
+		// name participants the first did not (a Bcc).
+		merged, changed := mergePacked(people, in.Participants, false)
+		if changed || in.Filter == cadence.Counts {
+			if _, err := tx.ExecContext(ctx, `UPDATE interactions SET people = ?,
+				filter = CASE WHEN ? THEN '' ELSE filter END WHERE id = ?`, merged, in.Filter == cadence.Counts, id); err != nil {
+				return 0, false, fmt.Errorf("add copy of %s: %w", in.Key, err)
+			}
 		}
 	}
 	// A meeting's copy takes the filter of its latest version (replace); a
@@ -85,55 +83,33 @@ func boolInt(b bool) int {
 // their Filter set) so callers can count them.
 func (s *Store) Interactions(ctx context.Context, since time.Time) ([]cadence.Interaction, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, key, kind, at, end_at, all_day, subject, sender, account,
-		message_id, in_reply_to, refs, filter FROM interactions WHERE at >= ? ORDER BY at, id`, ms(since))
+		message_id, in_reply_to, refs, filter, people FROM interactions WHERE at >= ? ORDER BY at, id`, ms(since))
 	if err != nil {
 		return nil, fmt.Errorf("load interactions: %w", err)
 	}
 	defer rows.Close()
 	var out []cadence.Interaction
-	index := map[int64]int{}
 	for rows.Next() {
 		var (
-			in                cadence.Interaction
-			id, at, end, all  int64
-			kind, refs, filtr string
+			in                        cadence.Interaction
+			id, at, end, all          int64
+			kind, refs, filtr, people string
 		)
 		if err := rows.Scan(&id, &in.Key, &kind, &at, &end, &all, &in.Subject, &in.Sender, &in.Account,
-			&in.MessageID, &in.InReplyTo, &refs, &filtr); err != nil {
+			&in.MessageID, &in.InReplyTo, &refs, &filtr, &people); err != nil {
 			return nil, fmt.Errorf("load interactions: %w", err)
 		}
 		in.Kind, in.At, in.End, in.AllDay, in.Filter = cadence.Kind(kind), fromMS(at), fromMS(end), all != 0, cadence.Filter(filtr)
 		if refs != "" {
 			in.References = strings.Fields(refs)
 		}
-		index[id] = len(out)
+		in.Participants = unpackPeople(nil, people, true)
 		out = append(out, in)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("load interactions: %w", err)
 	}
-	prows, err := s.db.QueryContext(ctx, `SELECT p.interaction_id, p.address, p.name, p.role, p.partstat
-		FROM participants p JOIN interactions i ON i.id = p.interaction_id WHERE i.at >= ?
-		ORDER BY p.interaction_id, p.role, p.address`, ms(since))
-	if err != nil {
-		return nil, fmt.Errorf("load participants: %w", err)
-	}
-	defer prows.Close()
-	for prows.Next() {
-		var (
-			id   int64
-			p    cadence.Participant
-			role string
-		)
-		if err := prows.Scan(&id, &p.Address, &p.Name, &role, &p.PartStat); err != nil {
-			return nil, fmt.Errorf("load participants: %w", err)
-		}
-		p.Role = cadence.Role(role)
-		if i, ok := index[id]; ok {
-			out[i].Participants = append(out[i].Participants, p)
-		}
-	}
-	return out, prows.Err()
+	return out, nil
 }
 
 // FilterCounts returns how many stored interactions each source-set filter
@@ -175,7 +151,7 @@ func (s *Store) LoadInteractions(ctx context.Context, since time.Time, fn func(i
 	if err != nil {
 		return 0, err
 	}
-	// In ID order, SQLite reads the table and the participants' index
+	// In ID order, SQLite reads the table and the sources' index
 	// front to back rather than jumping from the at index into the table
 	// for each row: much faster while the window holds most interactions.
 	rows, err := s.db.QueryContext(ctx, `SELECT i.id, `+scanColumns+` FROM interactions i
@@ -252,11 +228,12 @@ func (s *Store) changeSeq(ctx context.Context) (int64, error) {
 // rest packed into one text, ” when the row is gone (deleted). The
 // driver locks, reads and converts each column separately, which costs
 // more than SQLite's concatenation; a correlated subquery gathers the
-// participants. The text is
+// sources. The text is
 //
 //	at,end_at,meeting US filter US key US sender US in_reply_to US refs US participants US sources US subject
 //
-// with participants as role GS partstat GS address, separated by RS, and
+// with participants as stored (role GS partstat GS address GS name,
+// separated by RS: see people.go), and
 // sources as their health names ("imap:<account>", once per copy: a
 // reader de-duplicates), separated by RS (US,
 // GS, RS: \x1f, \x1d, \x1e). Keys, addresses and Message-IDs are printable
@@ -264,8 +241,7 @@ func (s *Store) changeSeq(ctx context.Context) (int64, error) {
 // last.
 const scanColumns = `COALESCE(i.at || ',' || i.end_at || ',' || (i.kind = 'meeting') || char(31) || i.filter || char(31) ||
 	i.key || char(31) || i.sender || char(31) || i.in_reply_to || char(31) || i.refs || char(31) ||
-	COALESCE((SELECT group_concat(p.role || char(29) || p.partstat || char(29) || p.address, char(30))
-		FROM participants p WHERE p.interaction_id = i.id), '') || char(31) ||
+	i.people || char(31) ||
 	COALESCE((SELECT group_concat(substr(s.locator, 1, instr(s.locator, ':')) || s.account, char(30))
 		FROM interaction_sources s WHERE s.interaction_id = i.id), '') || char(31) || i.subject, '')`
 
@@ -337,14 +313,8 @@ func appendFields(dst []string, s string) []string {
 	return dst
 }
 
-// appendParticipants appends the participants encoded by scanColumns.
+// appendParticipants appends the participants encoded by scanColumns,
+// without names (evaluation reads none).
 func appendParticipants(dst []cadence.Participant, s string) []cadence.Participant {
-	for rec := range strings.SplitSeq(s, "\x1e") {
-		role, rest, ok1 := strings.Cut(rec, "\x1d")
-		partstat, addr, ok2 := strings.Cut(rest, "\x1d")
-		if ok1 && ok2 {
-			dst = append(dst, cadence.Participant{Address: addr, Role: cadence.Role(role), PartStat: partstat})
-		}
-	}
-	return dst
+	return unpackPeople(dst, s, false)
 }

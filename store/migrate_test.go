@@ -11,7 +11,8 @@ import (
 // TestMigrationKeepsMail writes mail at every earlier version that can
 // hold it and checks the rebuilt tables (v3) keep every interaction,
 // participant and source, that each copy takes its interaction's filter
-// (v4), and that the change log still follows a participant merged after
+// (v4), that participants packed into their interaction (v5) are all
+// there, and that the change log still follows a participant merged after
 // the migration.
 func TestMigrationKeepsMail(t *testing.T) {
 	ctx := t.Context()
@@ -27,7 +28,7 @@ func TestMigrationKeepsMail(t *testing.T) {
 			t.Fatalf("open at version %d: %v", from, err)
 		}
 		saveOld(t, s, "bob", "INBOX", mails, 3)
-		want := dump(t, s)
+		want := dumpOld(t, s)
 		s.Close()
 		if s, err = Open(ctx, dir); err != nil {
 			t.Fatalf("migrate from %d: %v", from, err)
@@ -61,10 +62,52 @@ func TestMigrationKeepsMail(t *testing.T) {
 	}
 }
 
-// saveOld stores mails as the code of schema versions 1 to 3 did: the
-// columns those versions share, one statement per row.
+// dumpOld is dump for the versions before 5, which kept participants in
+// a table of their own.
+func dumpOld(t *testing.T, s *Store) []string {
+	t.Helper()
+	rows, err := s.db.Query(`SELECT i.key, p.address, p.name, p.role, p.partstat FROM participants p
+		JOIN interactions i ON i.id = p.interaction_id ORDER BY p.interaction_id, p.role, p.address`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	people := map[string][]cadence.Participant{}
+	for rows.Next() {
+		var key, role string
+		var p cadence.Participant
+		if err := rows.Scan(&key, &p.Address, &p.Name, &role, &p.PartStat); err != nil {
+			t.Fatal(err)
+		}
+		p.Role = cadence.Role(role)
+		people[key] = append(people[key], p)
+	}
+	// Interactions reads the packed column, absent before v5: add it,
+	// packed as this test reads the table, without touching the rest.
+	if _, err := s.db.Exec(`ALTER TABLE interactions ADD COLUMN people TEXT NOT NULL DEFAULT ''`); err != nil {
+		t.Fatal(err)
+	}
+	for key, ps := range people {
+		if _, err := s.db.Exec(`UPDATE interactions SET people = ? WHERE key = ?`, packPeople(ps), key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := dump(t, s)
+	if _, err := s.db.Exec(`ALTER TABLE interactions DROP COLUMN people`); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// saveOld stores mails as the code of schema versions 1 to 4 did: the
+// columns those versions share, one statement per row, and from version 4
+// each copy's filter.
 func saveOld(t *testing.T, s *Store, account, folder string, mails []cadence.Interaction, uidNext int) {
 	t.Helper()
+	version, err := s.SchemaVersion(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, in := range mails {
 		res, err := s.db.Exec(`INSERT INTO interactions (key, kind, at, subject, sender, account, message_id, filter, first_seen)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, in.Key, string(in.Kind), ms(in.At), in.Subject, in.Sender, account,
@@ -82,6 +125,11 @@ func saveOld(t *testing.T, s *Store, account, folder string, mails []cadence.Int
 		if _, err := s.db.Exec(`INSERT INTO interaction_sources (interaction_id, account, locator) VALUES (?, ?, ?)`,
 			id, account, "imap:"+folder); err != nil {
 			t.Fatal(err)
+		}
+		if version >= 4 {
+			if _, err := s.db.Exec(`UPDATE interaction_sources SET filter = ? WHERE interaction_id = ?`, string(in.Filter), id); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	if _, err := s.db.Exec(`INSERT INTO imap_folders (account, folder, uid_validity, uid_next, synced_at) VALUES (?, ?, 1, ?, 0)`,

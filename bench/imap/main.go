@@ -7,8 +7,9 @@
 //	go run ./bench/imap -mode resync -addr ... -data DIR   # no-change passes over that store
 //	go run ./bench/imap -mode idle   -addr ... -data DIR   # push latency: APPEND to stored
 //
-// "bare" is the reference: go-imap's UID FETCH 1:* (UID ENVELOPE
-// INTERNALDATE) over INBOX, messages consumed and dropped. "sync" is the
+// "bare" is the reference: go-imap's UID FETCH 1:* over INBOX, messages
+// consumed and dropped, of the items -items names (headers: exactly what
+// a sync fetches; envelope: UID ENVELOPE INTERNALDATE). "sync" is the
 // full path, fetch + classify + store, of imapsource.Source.Sync. "resync"
 // repeats Sync on an unchanged mailbox over one kept connection and counts
 // the IMAP commands it sends through a loopback proxy. "idle" runs Watch,
@@ -46,6 +47,8 @@ import (
 
 func main() {
 	mode := flag.String("mode", "bare", "bare | sync | resync | idle")
+	items := flag.String("items", "envelope", "bare: what to fetch: envelope (UID ENVELOPE INTERNALDATE), "+
+		"headers (what a sync fetches: UID INTERNALDATE and its header fields) or both")
 	addr := flag.String("addr", "127.0.0.1:10143", "IMAP server (plain TCP)")
 	user := flag.String("user", "carol@example.test", "login")
 	pass := flag.String("pass", "carol-pass", "password")
@@ -64,7 +67,7 @@ func main() {
 	var err error
 	switch *mode {
 	case "bare":
-		err = bare(*addr, *user, *pass)
+		err = bare(*addr, *user, *pass, *items)
 	case "sync":
 		err = firstSync(*addr, *user, *pass, *data, *backfill)
 	case "resync":
@@ -87,8 +90,28 @@ func main() {
 	}
 }
 
-// bare times UID FETCH 1:* (UID ENVELOPE INTERNALDATE) on INBOX.
-func bare(addr, user, pass string) error {
+// bareItems are the fetch items of the bare loop's variants: the envelope
+// (the historical reference), exactly what a sync fetches, or both.
+func bareItems(items string) (*imap.FetchOptions, error) {
+	switch items {
+	case "envelope":
+		return &imap.FetchOptions{UID: true, Envelope: true, InternalDate: true}, nil
+	case "headers":
+		return imapsource.FetchOptions(), nil
+	case "both":
+		opts := imapsource.FetchOptions()
+		opts.Envelope = true
+		return opts, nil
+	}
+	return nil, fmt.Errorf("unknown -items %q", items)
+}
+
+// bare times UID FETCH 1:* with items on INBOX.
+func bare(addr, user, pass, items string) error {
+	opts, err := bareItems(items)
+	if err != nil {
+		return err
+	}
 	c, err := imapclient.DialInsecure(addr, nil)
 	if err != nil {
 		return err
@@ -103,7 +126,7 @@ func bare(addr, user, pass string) error {
 	}
 	var all imap.UIDSet
 	all.AddRange(1, 0)
-	cmd := c.Fetch(all, &imap.FetchOptions{UID: true, Envelope: true, InternalDate: true})
+	cmd := c.Fetch(all, opts)
 	n := 0
 	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
 		if _, err := msg.Collect(); err != nil {
@@ -115,7 +138,7 @@ func bare(addr, user, pass string) error {
 		return err
 	}
 	took := time.Since(start)
-	fmt.Printf("bare: messages=%d seconds=%.3f rate=%.0f peak_rss_mb=%.1f\n", n, took.Seconds(), float64(n)/took.Seconds(), peakRSS())
+	fmt.Printf("bare(%s): messages=%d seconds=%.3f rate=%.0f peak_rss_mb=%.1f\n", items, n, took.Seconds(), float64(n)/took.Seconds(), peakRSS())
 	return c.Logout().Wait()
 }
 

@@ -104,6 +104,7 @@ func TestDovecotDropMidSync(t *testing.T) {
 	st := openStore(t, t.TempDir())
 	src := bedSource(t, p.addr(), st)
 	src.batch = 100
+	src.imap.MaxConns = 1 // one connection per pass, to count replacements
 	p.cutAfter(200 << 10)
 	_, err := src.Sync(t.Context())
 	if err == nil {

@@ -38,21 +38,37 @@ var fetchOptions = &imap.FetchOptions{
 	}},
 }
 
-// syncFolder brings one folder's stored interactions up to date: nothing
-// to do when its UIDVALIDITY and UIDNEXT match the stored state, else
-// EXAMINE (read-only), search the UIDs not read yet within the backfill
-// window, fetch and store them.
-func (s *Source) syncFolder(ctx context.Context, sess *session, f mailbox, prev store.FolderState, known bool, st stats) error {
+// FetchOptions returns a copy of what a sync asks the server for each
+// message, so that a benchmark can time the same FETCH without the rest.
+func FetchOptions() *imap.FetchOptions {
+	section := *fetchOptions.BodySection[0]
+	section.HeaderFields = slices.Clone(section.HeaderFields)
+	opts := *fetchOptions
+	opts.BodySection = []*imap.FetchItemBodySection{&section}
+	return &opts
+}
+
+// changed returns f's status and whether the folder needs reading:
+// always when it was never synced, else when its UIDVALIDITY or UIDNEXT
+// differ from the stored state. The status comes from LIST-STATUS when
+// survey had it, else from a STATUS command on sess.
+func changed(sess *session, f mailbox, prev store.FolderState, known bool) (*imap.StatusData, bool, error) {
 	status := f.Status
 	if status == nil {
 		var err error
 		if status, err = sess.c.Status(f.Name, statusOptions(sess.caps)).Wait(); err != nil {
-			return fmt.Errorf("status: %w", err)
+			return nil, false, fmt.Errorf("status: %w", err)
 		}
 	}
-	if known && status.UIDNext != 0 && status.UIDValidity == prev.UIDValidity && uint32(status.UIDNext) == prev.UIDNext {
-		return nil
-	}
+	same := known && status.UIDNext != 0 && status.UIDValidity == prev.UIDValidity && uint32(status.UIDNext) == prev.UIDNext
+	return status, !same, nil
+}
+
+// syncFolder brings one changed folder's stored interactions up to date:
+// EXAMINE (read-only) unless sess has it selected, search the UIDs not
+// read yet within the backfill window, fetch and store them. status is
+// the folder's as changed returned it.
+func (s *Source) syncFolder(ctx context.Context, sess *session, f mailbox, status *imap.StatusData, prev store.FolderState, known bool, st stats) error {
 	started := time.Now()
 	// The folder's numbers as of now: the selected folder's status follows
 	// the NOOP of survey; another folder's come with its EXAMINE, as do a
@@ -193,7 +209,19 @@ func (s *Source) produce(ctx context.Context, sess *session, want []imap.UID, fi
 		chunk := want[start:min(start+fetchChunk, len(want))]
 		cmd := sess.c.Fetch(imap.UIDSetNum(chunk...), fetchOptions)
 		for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
-			uid, internal, ok := readMessage(msg, &buf)
+			if err := ctx.Err(); err != nil {
+				// Stopped (a sibling folder failed, or the pass ended):
+				// finish the command, leaving the connection usable.
+				cmd.Close()
+				return err
+			}
+			uid, internal, ok, err := readMessage(msg, &buf)
+			if err != nil {
+				// The connection broke under a literal: go-imap's reader
+				// has moved on, and reading on (cmd.Close included) would
+				// race with it. The pass drops the connection.
+				return fmt.Errorf("fetch: %w", err)
+			}
 			if uid == 0 {
 				continue
 			}
@@ -232,7 +260,10 @@ func (s *Source) refetch(sess *session, uids []imap.UID, b *batch, buf *bytes.Bu
 	got := map[imap.UID]bool{}
 	cmd := sess.c.Fetch(imap.UIDSetNum(uids...), fetchOptions)
 	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
-		uid, internal, ok := readMessage(msg, buf)
+		uid, internal, ok, err := readMessage(msg, buf)
+		if err != nil {
+			return fmt.Errorf("fetch: %w", err) // as in produce
+		}
 		if ok && !got[uid] {
 			got[uid] = true
 			s.add(b, buf, internal)
@@ -260,8 +291,9 @@ func (s *Source) add(b *batch, buf *bytes.Buffer, internal time.Time) {
 }
 
 // readMessage reads one FETCH response into buf (the header fields, at
-// most maxHeaderBytes); ok is false when it held no header section.
-func readMessage(msg *imapclient.FetchMessageData, buf *bytes.Buffer) (uid imap.UID, internal time.Time, ok bool) {
+// most maxHeaderBytes); ok is false when it held no header section. err
+// is a failure to read the header literal (the connection broke).
+func readMessage(msg *imapclient.FetchMessageData, buf *bytes.Buffer) (uid imap.UID, internal time.Time, ok bool, err error) {
 	buf.Reset()
 	for item := msg.Next(); item != nil; item = msg.Next() {
 		switch it := item.(type) {
@@ -272,11 +304,19 @@ func readMessage(msg *imapclient.FetchMessageData, buf *bytes.Buffer) (uid imap.
 		case imapclient.FetchItemDataBodySection:
 			ok = true
 			if it.Literal != nil {
-				io.Copy(buf, io.LimitReader(it.Literal, maxHeaderBytes)) // the rest is discarded by Next
+				// The rest, past the limit, is discarded by Next. A literal
+				// cut short by a closed connection ends in a plain EOF.
+				n, err := io.Copy(buf, io.LimitReader(it.Literal, maxHeaderBytes))
+				if err == nil && n < min(it.Literal.Size(), maxHeaderBytes) {
+					err = io.ErrUnexpectedEOF
+				}
+				if err != nil {
+					return uid, internal, false, err
+				}
 			}
 		}
 	}
-	return uid, internal, ok
+	return uid, internal, ok, nil
 }
 
 // cursor tracks which wanted UIDs have arrived, so a checkpoint never

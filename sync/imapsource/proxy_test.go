@@ -19,6 +19,8 @@ type proxy struct {
 	mu     sync.Mutex
 	conns  []net.Conn
 	n      int   // connections accepted
+	open   int   // connections open now
+	peak   int   // most connections open at once
 	isDown bool  // refuse connections
 	budget int64 // one shot: cut after this many server bytes; 0 = never
 }
@@ -63,10 +65,15 @@ func (p *proxy) serve() {
 		}
 		p.mu.Lock()
 		p.conns = append(p.conns, client, server)
+		p.open++
+		p.peak = max(p.peak, p.open)
 		p.mu.Unlock()
 		go func() {
-			io.Copy(server, client)
+			io.Copy(server, client) // until the client closes its end
 			server.Close()
+			p.mu.Lock()
+			p.open--
+			p.mu.Unlock()
 		}()
 		go func() {
 			p.relay(client, server)
@@ -107,6 +114,13 @@ func (p *proxy) accepted() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.n
+}
+
+// peakOpen returns the most connections that were open at once.
+func (p *proxy) peakOpen() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.peak
 }
 
 // cut closes every open connection.

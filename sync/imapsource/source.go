@@ -182,7 +182,8 @@ func (s *Source) Close() error {
 	return nil
 }
 
-// syncFolders syncs each configured folder in turn.
+// syncFolders finds the configured folders that changed since the
+// stored state and reads them (readFolders).
 func (s *Source) syncFolders(ctx context.Context, sess *session, boxes []mailbox, st stats) error {
 	folders, err := resolve(s.imap.Folders, boxes)
 	if err != nil {
@@ -192,10 +193,20 @@ func (s *Source) syncFolders(ctx context.Context, sess *session, boxes []mailbox
 	if err != nil {
 		return fmt.Errorf("sync %s: %w", s.acct.Name, err)
 	}
+	var jobs []job
 	for _, f := range folders {
 		prev, known := states[f.Name]
-		if err := s.syncFolder(ctx, sess, f, prev, known, st); err != nil {
+		status, dirty, err := changed(sess, f, prev, known)
+		if err != nil {
 			return fmt.Errorf("sync %s/%s: %w", s.acct.Name, f.Name, ctxErr(ctx, err))
+		}
+		if dirty {
+			jobs = append(jobs, job{f: f, status: status, prev: prev, known: known})
+		}
+	}
+	if len(jobs) > 0 {
+		if err := s.readFolders(ctx, sess, jobs, st); err != nil {
+			return err
 		}
 	}
 	// Leave the first folder (INBOX) selected: the next pass polls it with
