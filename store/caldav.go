@@ -117,8 +117,12 @@ func (s *Store) ApplyCalDAV(ctx context.Context, ch CalDAVChanges, now time.Time
 	err := s.tx(ctx, func(sqlTx *sql.Tx) error {
 		res = CalDAVResult{}
 		tx := newPreparedTx(sqlTx)
-		for _, obj := range ch.Put {
-			if err := putCalDAVObject(ctx, tx, ch.Account, ch.Calendar, obj, now, &res); err != nil {
+		bulk, err := putCalDAVObjects(ctx, tx, ch.Account, ch.Calendar, ch.Put, now, &res)
+		if err != nil {
+			return err
+		}
+		for i := 0; !bulk && i < len(ch.Put); i++ { // a key twice in the batch: one by one
+			if err := putCalDAVObject(ctx, tx, ch.Account, ch.Calendar, ch.Put[i], now, &res); err != nil {
 				return err
 			}
 		}
