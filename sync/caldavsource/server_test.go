@@ -223,15 +223,22 @@ func (b memBackend) GetCalendarObject(ctx context.Context, p string, _ *caldav.C
 func (b memBackend) ListCalendarObjects(ctx context.Context, p string, _ *caldav.CalendarCompRequest) ([]caldav.CalendarObject, error) {
 	b.s.mu.Lock()
 	defer b.s.mu.Unlock()
+	objs, ok := b.s.objects[strings.TrimSuffix(p, "/")+"/"]
+	if !ok {
+		return nil, errNotFound // as a real server answers for a deleted calendar
+	}
 	var out []caldav.CalendarObject
-	for _, o := range b.s.objects[strings.TrimSuffix(p, "/")+"/"] {
+	for _, o := range objs {
 		out = append(out, o)
 	}
 	return out, nil
 }
 
 func (b memBackend) QueryCalendarObjects(ctx context.Context, p string, q *caldav.CalendarQuery) ([]caldav.CalendarObject, error) {
-	all, _ := b.ListCalendarObjects(ctx, p, nil)
+	all, err := b.ListCalendarObjects(ctx, p, nil)
+	if err != nil {
+		return nil, err
+	}
 	return caldav.Filter(q, all)
 }
 

@@ -174,6 +174,9 @@ func (s *Source) Sync(ctx context.Context) (map[string]int64, error) {
 			if ctx.Err() != nil {
 				return stats, fmt.Errorf("sync %s/%s: %w", s.acct.Name, cal.path, err)
 			}
+			if code := statusCode(err); code == http.StatusNotFound || code == http.StatusGone {
+				s.listedAt = time.Time{} // the calendar may be gone: list the home set next pass
+			}
 			errs = append(errs, fmt.Errorf("sync %s/%s: %w", s.acct.Name, cal.path, err))
 		}
 	}
