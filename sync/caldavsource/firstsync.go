@@ -28,7 +28,7 @@ func firstQuery(end time.Time) calendarQueryReq {
 // firstSync reads a calendar never synced before with one calendar-query
 // REPORT, stream-decoded: objects are parsed as they arrive and stored
 // applyEvery at a time, each batch in one transaction, by a second
-// goroutine so the store writes overlap the server's answer. The last
+// goroutine so the store writes overlap reading and parsing the answer. The last
 // batch records cal's sync token and ctag, read BEFORE the REPORT: a
 // change made during it shows up again in the next pass. Objects the
 // answer lacks or fails on are fetched again with calendar-multiget (which

@@ -9,8 +9,8 @@
 // DAV:sync-token (the calendars themselves are listed from the home set on
 // the first pass and every relistEvery); unchanged calendars cost nothing
 // more. A calendar never synced is read with one calendar-query REPORT
-// returning every object with its data, stream-decoded and stored in
-// batches (firstSync). Changed ones are read with an RFC 6578
+// returning every event object up to the horizon with its data,
+// stream-decoded and stored in batches (firstSync). Changed ones are read with an RFC 6578
 // sync-collection REPORT (ETags only), falling back to an ETag listing when
 // the server has no sync token or refuses ours; only new or changed objects
 // are fetched, with calendar-multiget in small batches. Each batch is
