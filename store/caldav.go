@@ -114,10 +114,15 @@ func (s *Store) CalDAVETags(ctx context.Context, account, calendar string) (map[
 // Applying the same changes twice leaves the store as applying them once.
 func (s *Store) ApplyCalDAV(ctx context.Context, ch CalDAVChanges, now time.Time) (CalDAVResult, error) {
 	var res CalDAVResult
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(sqlTx *sql.Tx) error {
 		res = CalDAVResult{}
-		for _, obj := range ch.Put {
-			if err := putCalDAVObject(ctx, tx, ch.Account, ch.Calendar, obj, now, &res); err != nil {
+		tx := newPreparedTx(sqlTx)
+		bulk, err := putCalDAVObjects(ctx, tx, ch.Account, ch.Calendar, ch.Put, now, &res)
+		if err != nil {
+			return err
+		}
+		for i := 0; !bulk && i < len(ch.Put); i++ { // a key twice in the batch: one by one
+			if err := putCalDAVObject(ctx, tx, ch.Account, ch.Calendar, ch.Put[i], now, &res); err != nil {
 				return err
 			}
 		}
@@ -143,7 +148,7 @@ func (s *Store) ApplyCalDAV(ctx context.Context, ch CalDAVChanges, now time.Time
 	return res, nil
 }
 
-func putCalDAVObject(ctx context.Context, tx *sql.Tx, account, calendar string, obj CalDAVObject, now time.Time, res *CalDAVResult) error {
+func putCalDAVObject(ctx context.Context, tx execer, account, calendar string, obj CalDAVObject, now time.Time, res *CalDAVResult) error {
 	locator := CalDAVLocator(calendar, obj.Href)
 	keep := make(map[string]bool, len(obj.Occurrences))
 	for _, in := range obj.Occurrences {
@@ -176,7 +181,7 @@ func putCalDAVObject(ctx context.Context, tx *sql.Tx, account, calendar string, 
 // unlinkFuture removes the (account, locator) source of every future
 // interaction whose key is not in keep, and deletes those left without any
 // source. It returns how many interactions it deleted.
-func unlinkFuture(ctx context.Context, tx *sql.Tx, account, locator string, keep map[string]bool, now time.Time) (int, error) {
+func unlinkFuture(ctx context.Context, tx execer, account, locator string, keep map[string]bool, now time.Time) (int, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT i.id, i.key FROM interaction_sources s JOIN interactions i ON i.id = s.interaction_id
 		WHERE s.account = ? AND s.locator = ? AND i.at > ?`, account, locator, ms(now))
 	if err != nil {
@@ -216,7 +221,7 @@ func unlinkFuture(ctx context.Context, tx *sql.Tx, account, locator string, keep
 	return removed, nil
 }
 
-func putCalDAVState(ctx context.Context, tx *sql.Tx, account, calendar string, st CalDAVCalendar) error {
+func putCalDAVState(ctx context.Context, tx execer, account, calendar string, st CalDAVCalendar) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO caldav_calendars (account, url, sync_token, ctag, synced_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (account, url) DO UPDATE SET sync_token = excluded.sync_token, ctag = excluded.ctag, synced_at = excluded.synced_at`,
 		account, calendar, st.SyncToken, st.CTag, ms(st.SyncedAt))

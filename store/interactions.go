@@ -17,7 +17,7 @@ import (
 // any new participants. With replace, an existing row's time, subject, filter
 // and participants' names and PARTSTAT are updated too (a rescheduled meeting); mail is
 // immutable and never replaced. It reports whether a new row was created.
-func upsertInteraction(ctx context.Context, tx *sql.Tx, in cadence.Interaction, locator string, replace bool, now time.Time) (id int64, created bool, err error) {
+func upsertInteraction(ctx context.Context, tx execer, in cadence.Interaction, locator string, replace bool, now time.Time) (id int64, created bool, err error) {
 	if in.Key == "" {
 		return 0, false, fmt.Errorf("interaction without key")
 	}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CalDAV sync benchmark against the test bed's Radicale (issue 4).
+# CalDAV sync benchmark against the test bed's Radicale (issues 4, 11).
 # Starts the test bed (idempotent), then runs the Go program, which
 # rewrites alice@example.test's calendar with a deterministic 5,000-event
 # set (10% weekly series) and prints the figures. Extra arguments go to the

@@ -14,13 +14,14 @@ import (
 	"github.com/touchbase/touchbase/store"
 )
 
-// unchanged reports whether the listed calendar is as last synced: same
-// getctag, or, for servers without getctag, the same sync token.
+// unchanged reports whether the calendar is as last synced: the same
+// getctag and sync token as stored (a server without getctag: the token
+// alone). A server with neither is never known to be unchanged.
 func unchanged(prev store.CalDAVCalendar, cal calendarInfo) bool {
-	if cal.ctag != "" {
-		return cal.ctag == prev.CTag
+	if cal.ctag == "" && cal.syncToken == "" {
+		return false
 	}
-	return cal.syncToken != "" && cal.syncToken == prev.SyncToken
+	return cal.ctag == prev.CTag && cal.syncToken == prev.SyncToken
 }
 
 // plan is what one calendar's pass must do.
@@ -43,6 +44,15 @@ func (s *Source) syncCalendar(ctx context.Context, c *davClient, cal calendarInf
 	etags, err := s.st.CalDAVETags(ctx, s.acct.Name, cal.url)
 	if err != nil {
 		return err
+	}
+	if prev.SyncToken == "" && prev.CTag == "" && len(etags) == 0 {
+		err := s.firstSync(ctx, c, cal, now, log, stats)
+		if code := statusCode(err); code == 0 || code == http.StatusUnauthorized {
+			return err
+		}
+		// Nothing was stored: read the calendar the incremental way.
+		stats.add("calendar_query_refused", 1)
+		log.Warn("calendar-query refused, listing etags", zap.Error(err))
 	}
 	p, err := s.plan(ctx, c, cal, prev, etags, log, stats)
 	if err != nil {

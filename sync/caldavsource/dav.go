@@ -1,6 +1,7 @@
 package caldavsource
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -111,8 +112,79 @@ func (c *davClient) resolve(p string) string {
 }
 
 // multistatus sends method (PROPFIND or REPORT) with an XML body to path and
-// decodes the 207 Multi-Status answer (RFC 4918 13).
+// decodes the whole 207 Multi-Status answer (RFC 4918 13). Use stream for
+// answers that may be large.
 func (c *davClient) multistatus(ctx context.Context, method, path, depth string, body any) (*multistatus, error) {
+	var ms multistatus
+	token, err := c.stream(ctx, method, path, depth, body, func(r response) error {
+		ms.Responses = append(ms.Responses, r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	ms.SyncToken = token
+	return &ms, nil
+}
+
+// stream sends method with an XML body to path and calls each for every
+// DAV:response of the 207 answer as soon as it is decoded, so memory holds
+// one response at a time however large the answer (a calendar-query with
+// calendar-data over thousands of objects is megabytes). It returns the
+// multistatus-level DAV:sync-token (RFC 6578), "" when absent. A non-207
+// answer is a *statusError; an error from each stops the read and is
+// returned as is.
+func (c *davClient) stream(ctx context.Context, method, path, depth string, body any, each func(response) error) (string, error) {
+	resp, err := c.send(ctx, method, path, depth, body)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	dec := xml.NewDecoder(bufio.NewReaderSize(resp.Body, 64<<10))
+	level, token, root := 0, "", false
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			if level != 0 || !root {
+				return "", fmt.Errorf("%s %s: truncated multistatus", method, path)
+			}
+			return token, nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("%s %s: decode multistatus: %w", method, path, err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if level == 0 && t.Name != (xml.Name{Space: nsDAV, Local: "multistatus"}) {
+				return "", fmt.Errorf("%s %s: answer is %s, not a multistatus", method, path, t.Name.Local)
+			}
+			root = true
+			if level == 1 && t.Name.Space == nsDAV && (t.Name.Local == "response" || t.Name.Local == "sync-token") {
+				if t.Name.Local == "sync-token" {
+					if err := dec.DecodeElement(&token, &t); err != nil {
+						return "", fmt.Errorf("%s %s: decode sync-token: %w", method, path, err)
+					}
+					token = strings.TrimSpace(token)
+					continue
+				}
+				var r response
+				if err := dec.DecodeElement(&r, &t); err != nil {
+					return "", fmt.Errorf("%s %s: decode response: %w", method, path, err)
+				}
+				if err := each(r); err != nil {
+					return "", err
+				}
+				continue
+			}
+			level++
+		case xml.EndElement:
+			level--
+		}
+	}
+}
+
+// send sends method with an XML body and returns the 207 answer unread.
+func (c *davClient) send(ctx context.Context, method, path, depth string, body any) (*http.Response, error) {
 	var buf bytes.Buffer
 	buf.WriteString(xml.Header)
 	if err := xml.NewEncoder(&buf).Encode(body); err != nil {
@@ -129,16 +201,12 @@ func (c *davClient) multistatus(ctx context.Context, method, path, depth string,
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusMultiStatus {
+		defer resp.Body.Close()
 		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
 		return nil, &statusError{method: method, path: path, code: resp.StatusCode, detail: oneLine(string(snippet))}
 	}
-	var ms multistatus
-	if err := xml.NewDecoder(resp.Body).Decode(&ms); err != nil {
-		return nil, fmt.Errorf("%s %s: decode multistatus: %w", method, path, err)
-	}
-	return &ms, nil
+	return resp, nil
 }
 
 func oneLine(s string) string {
@@ -296,8 +364,8 @@ type compFilter struct {
 }
 
 type timeRange struct {
-	Start string `xml:"start,attr"`
-	End   string `xml:"end,attr"`
+	Start string `xml:"start,attr,omitempty"` // open when empty (RFC 4791 9.9)
+	End   string `xml:"end,attr,omitempty"`
 }
 
 // timeRangeQuery selects objects with a VEVENT instance overlapping

@@ -8,6 +8,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-ical"
 	"github.com/emersion/go-webdav"
@@ -134,4 +135,62 @@ func matchName(wanted []string, info calendarInfo) string {
 		}
 	}
 	return ""
+}
+
+// errRelist: a cached calendar is gone or no longer a calendar.
+var errRelist = errors.New("calendar list out of date")
+
+// currentCalendars returns the calendars to sync with their current getctag
+// and sync token. It lists the home set (one Depth-1 PROPFIND, which also
+// reads every calendar's state) on the first pass, every relistEvery and
+// when a listed calendar has gone; otherwise it reads each listed
+// calendar's state with one Depth-0 PROPFIND, which is what a no-change
+// pass costs. A listing with configured calendars missing is not cached.
+func (s *Source) currentCalendars(ctx context.Context, c *davClient, now time.Time, stats counters) ([]calendarInfo, []string, error) {
+	if s.cals != nil && now.Sub(s.listedAt) < s.relistEvery {
+		cals, err := s.calendarStates(ctx, c)
+		if err == nil || !errors.Is(err, errRelist) {
+			return cals, nil, err
+		}
+		s.log.Info("listed calendar gone, listing the home set again", zap.Error(err))
+	}
+	s.cals, s.listedAt = nil, time.Time{}
+	cals, missing, err := s.calendars(ctx, c, stats)
+	if err == nil && len(missing) == 0 && len(cals) > 0 {
+		s.cals, s.listedAt = cals, now
+	}
+	return cals, missing, err
+}
+
+// calendarStates reads the getctag and sync token of every cached calendar
+// with a Depth-0 PROPFIND each. Calendars that listed neither are not asked
+// (nothing to compare: they are read through the ETag listing).
+func (s *Source) calendarStates(ctx context.Context, c *davClient) ([]calendarInfo, error) {
+	out := make([]calendarInfo, 0, len(s.cals))
+	for _, cal := range s.cals {
+		if cal.ctag == "" && cal.syncToken == "" {
+			out = append(out, cal)
+			continue
+		}
+		ms, err := c.multistatus(ctx, "PROPFIND", cal.path, "0", propfindReq{Prop: propList{Names: append(
+			names(nsDAV, "resourcetype", "sync-token"), names(nsCS, "getctag")...)}})
+		switch code := statusCode(err); {
+		case code == http.StatusUnauthorized:
+			return nil, errUnauthorized
+		case code == http.StatusNotFound || code == http.StatusGone || code == http.StatusForbidden:
+			return nil, fmt.Errorf("%w: %v", errRelist, err)
+		case err != nil:
+			return nil, fmt.Errorf("read state of %s: %w", cal.path, err)
+		}
+		if len(ms.Responses) == 0 {
+			return nil, fmt.Errorf("%w: %s answered no state", errRelist, cal.path)
+		}
+		p, ok := ms.Responses[0].props()
+		if !ok || p.ResourceType == nil || p.ResourceType.Calendar == nil {
+			return nil, fmt.Errorf("%w: %s is no longer a calendar", errRelist, cal.path)
+		}
+		cal.ctag, cal.syncToken = p.GetCTag, p.SyncToken
+		out = append(out, cal)
+	}
+	return out, nil
 }

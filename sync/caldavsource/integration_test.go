@@ -64,7 +64,7 @@ func TestServers(t *testing.T) {
 			stats = syncOK(t, src)
 			t.Logf("no-change sync: %v", stats)
 			if stats["fetched"] != 0 || stats["http_requests"] != 1 || stats["calendars_unchanged"] != 1 {
-				t.Errorf("no-change pass: fetched %d, %d requests, unchanged %d; want 0, 1 (the listing), 1",
+				t.Errorf("no-change pass: fetched %d, %d requests, unchanged %d; want 0, 1 (the Depth-0 PROPFIND of the calendar), 1",
 					stats["fetched"], stats["http_requests"], stats["calendars_unchanged"])
 			}
 			t.Run("edits", func(t *testing.T) { serverEdits(t, srv, src, st) })

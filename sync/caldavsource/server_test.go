@@ -31,9 +31,9 @@ type memServer struct {
 	users     map[string]string
 	calendars map[string]caldav.Calendar                  // by path
 	objects   map[string]map[string]caldav.CalendarObject // calendar path → object path → object
-	failHref  string                                      // a multiget naming it answers 500
+	failHref  string                                      // a multiget naming it, and any query with data, answers 500
 	refuse    string                                      // a calendar-query containing it answers 501
-	delay     time.Duration                               // added to every multiget
+	delay     time.Duration                               // added to every multiget, and per write of a query's answer
 	requests  []string
 }
 
@@ -67,10 +67,60 @@ func newMemServer(t testing.TB, users map[string]string) *memServer {
 				return
 			}
 		}
+		query := r.Method == "REPORT" && bytes.Contains(body, []byte("calendar-query"))
+		if query && bytes.Contains(body, []byte("calendar-data")) {
+			// One object the server cannot serialise fails a whole
+			// query with data, as it fails any multiget naming it.
+			if s.failing(r.URL.Path) {
+				http.Error(w, "cannot serialise object", http.StatusInternalServerError)
+				return
+			}
+			if delay > 0 {
+				w = &slowWriter{ResponseWriter: w, delay: delay}
+			}
+		}
 		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, user)))
 	}))
 	t.Cleanup(s.Close)
 	return s
+}
+
+// failing reports whether the calendar at p holds the object failHref.
+func (s *memServer) failing(p string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failHref == "" {
+		return false
+	}
+	for o := range s.objects[strings.TrimSuffix(p, "/")+"/"] {
+		if strings.Contains(o, s.failHref) {
+			return true
+		}
+	}
+	return false
+}
+
+// slowWriter sends an answer in small flushed pieces with a pause before
+// each, so that a client reading it stores several batches meanwhile.
+type slowWriter struct {
+	http.ResponseWriter
+	delay time.Duration
+}
+
+func (w *slowWriter) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		k := min(len(p), 2048)
+		time.Sleep(w.delay)
+		m, err := w.ResponseWriter.Write(p[:k])
+		n += m
+		if err != nil {
+			return n, err
+		}
+		w.ResponseWriter.(http.Flusher).Flush()
+		p = p[k:]
+	}
+	return n, nil
 }
 
 func (s *memServer) addCalendar(user, name, display string, comps ...string) string {
@@ -173,15 +223,22 @@ func (b memBackend) GetCalendarObject(ctx context.Context, p string, _ *caldav.C
 func (b memBackend) ListCalendarObjects(ctx context.Context, p string, _ *caldav.CalendarCompRequest) ([]caldav.CalendarObject, error) {
 	b.s.mu.Lock()
 	defer b.s.mu.Unlock()
+	objs, ok := b.s.objects[strings.TrimSuffix(p, "/")+"/"]
+	if !ok {
+		return nil, errNotFound // as a real server answers for a deleted calendar
+	}
 	var out []caldav.CalendarObject
-	for _, o := range b.s.objects[strings.TrimSuffix(p, "/")+"/"] {
+	for _, o := range objs {
 		out = append(out, o)
 	}
 	return out, nil
 }
 
 func (b memBackend) QueryCalendarObjects(ctx context.Context, p string, q *caldav.CalendarQuery) ([]caldav.CalendarObject, error) {
-	all, _ := b.ListCalendarObjects(ctx, p, nil)
+	all, err := b.ListCalendarObjects(ctx, p, nil)
+	if err != nil {
+		return nil, err
+	}
 	return caldav.Filter(q, all)
 }
 

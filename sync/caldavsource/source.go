@@ -5,15 +5,19 @@
 // meeting on two colleagues' calendars is one interaction with the
 // participants of both copies.
 //
-// A pass is incremental: one PROPFIND on the calendar home set returns each
-// calendar's getctag and DAV:sync-token; unchanged calendars cost nothing
-// more. Changed ones are read with an RFC 6578 sync-collection REPORT
-// (ETags only), falling back to an ETag listing when the server has no
-// sync token or refuses ours; only new or changed objects are fetched, with
-// calendar-multiget in small batches. Each batch is stored with its ETags
-// in one transaction and the new token last, so a crash loses nothing and
-// the next pass fetches only what is missing. Objects deleted or moved
-// remove their future occurrences; past meetings stay.
+// A pass starts with one Depth-0 PROPFIND per calendar for its getctag and
+// DAV:sync-token (the calendars themselves are listed from the home set on
+// the first pass and every relistEvery); unchanged calendars cost nothing
+// more. A calendar never synced is read with one calendar-query REPORT
+// returning every event object up to the horizon with its data,
+// stream-decoded and stored in batches (firstSync). Changed ones are read with an RFC 6578
+// sync-collection REPORT (ETags only), falling back to an ETag listing when
+// the server has no sync token or refuses ours; only new or changed objects
+// are fetched, with calendar-multiget in small batches. Each batch is
+// stored with its ETags in one transaction and the new token last, so a
+// crash loses nothing and the next pass fetches only what is missing.
+// Objects deleted or moved remove their future occurrences; past meetings
+// stay.
 //
 // Once a day (refreshEvery) the objects whose occurrences may have entered
 // the moving window are re-expanded: those with an instance in the newly
@@ -53,7 +57,10 @@ type Source struct {
 	batch        int           // objects per calendar-multiget
 	applyEvery   int           // objects per store transaction
 	refreshEvery time.Duration // window refresh of recurring events
+	relistEvery  time.Duration // home-set listing that finds added and removed calendars
 	home         string        // discovered calendar home set, cached
+	cals         []calendarInfo
+	listedAt     time.Time // when cals was listed; zero: list on the next pass
 }
 
 // New returns the source of acct's calendars. acct.CalDAV must be set;
@@ -83,7 +90,7 @@ func New(acct config.Account, sync config.Sync, defaultTZ *time.Location, st *st
 		acct: acct, sync: sync, defaultTZ: defaultTZ, st: st,
 		log: log.With(zap.String(logSource, "caldav:"+acct.Name)),
 		hc:  hc, base: base, now: time.Now,
-		batch: 50, applyEvery: 200, refreshEvery: 24 * time.Hour,
+		batch: 50, applyEvery: 200, refreshEvery: 24 * time.Hour, relistEvery: time.Hour,
 	}, nil
 }
 
@@ -144,7 +151,8 @@ func (s *Source) Sync(ctx context.Context) (map[string]int64, error) {
 		return stats, fmt.Errorf("sync %s: %w", s.acct.Name, err)
 	}
 	defer func() { stats.add("http_requests", c.requests); stats.add("http_bytes", c.bytes) }()
-	cals, missing, err := s.calendars(ctx, c, stats)
+	now := s.now()
+	cals, missing, err := s.currentCalendars(ctx, c, now, stats)
 	if err != nil {
 		return stats, fmt.Errorf("sync %s: %w", s.acct.Name, err)
 	}
@@ -156,7 +164,6 @@ func (s *Source) Sync(ctx context.Context) (map[string]int64, error) {
 	if err != nil {
 		return stats, fmt.Errorf("sync %s: %w", s.acct.Name, err)
 	}
-	now := s.now()
 	var errs []error
 	for _, cal := range cals {
 		prev := store.CalDAVCalendar{URL: cal.url}
@@ -166,6 +173,9 @@ func (s *Source) Sync(ctx context.Context) (map[string]int64, error) {
 		if err := s.syncCalendar(ctx, c, cal, prev, now, stats); err != nil {
 			if ctx.Err() != nil {
 				return stats, fmt.Errorf("sync %s/%s: %w", s.acct.Name, cal.path, err)
+			}
+			if code := statusCode(err); code == http.StatusNotFound || code == http.StatusGone {
+				s.listedAt = time.Time{} // the calendar may be gone: list the home set next pass
 			}
 			errs = append(errs, fmt.Errorf("sync %s/%s: %w", s.acct.Name, cal.path, err))
 		}

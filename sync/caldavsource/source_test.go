@@ -70,8 +70,8 @@ func TestSyncInProcess(t *testing.T) {
 	srv.takeRequests()
 	stats = syncOK(t, src)
 	reqs := srv.takeRequests()
-	if stats["fetched"] != 0 || len(reqs) != 3 {
-		t.Errorf("no-change pass against a server without ctag/sync-token: fetched %d, requests %v; want 0 and the home listing plus one ETag listing per calendar",
+	if stats["fetched"] != 0 || len(reqs) != 2 {
+		t.Errorf("no-change pass against a server without ctag/sync-token: fetched %d, requests %v; want 0 and one ETag listing per calendar (the listed calendars are cached, and have no state to ask for)",
 			stats["fetched"], reqs)
 	}
 
@@ -279,5 +279,29 @@ func TestWindowRefresh(t *testing.T) {
 				t.Errorf("the pass after a refresh fetched %d objects", stats["fetched"])
 			}
 		})
+	}
+}
+
+// TestCalendarRemoved: the calendar list is cached between passes; a
+// calendar deleted on the server fails one pass with 404, and the next
+// pass lists the home set again and forgets it (its future meetings go).
+func TestCalendarRemoved(t *testing.T) {
+	srv, work, private := memAlice(t)
+	at := testNow.AddDate(0, 0, 3)
+	srv.put(t, work+"a.ics", vevent("a@x", utcStamp(at), utcStamp(at.Add(time.Hour)), "A", nil))
+	srv.put(t, private+"b.ics", vevent("b@x", utcStamp(at), utcStamp(at.Add(time.Hour)), "B", nil))
+	st := openStore(t, t.TempDir())
+	src := newSource(t, account(t, "alice", "alice@example.test", srv.URL, "alice", "alice-pass"), st, testNow)
+	syncOK(t, src)
+	srv.mu.Lock()
+	delete(srv.calendars, private)
+	delete(srv.objects, private)
+	srv.mu.Unlock()
+	if _, err := src.Sync(context.Background()); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("pass with a cached calendar gone: error %v, want a 404", err)
+	}
+	stats := syncOK(t, src)
+	if got := keys(meetings(t, st)); stats["calendars"] != 1 || fmt.Sprint(got) != "[ev:a@x@20260618T100000Z]" {
+		t.Errorf("after the calendar went: %d calendars, meetings %v; want 1 and only a@x", stats["calendars"], got)
 	}
 }
