@@ -14,8 +14,8 @@ import (
 // Rows per multi-row statement of the CalDAV batch writer (SQLite allows
 // 32766 parameters; beyond a few hundred rows the gain is nil).
 const (
-	meetingRowsPerStmt = 100 // interactions: 13 columns
-	caldavRowsPerStmt  = 250 // participants, sources, objects: 4 or 5
+	meetingRowsPerStmt = 100 // interactions: 14 columns
+	caldavRowsPerStmt  = 250 // sources, objects: 4 or 5
 )
 
 // meetingRow is one occurrence to write, with the copy it comes from.
@@ -23,6 +23,7 @@ type meetingRow struct {
 	in      cadence.Interaction
 	locator string
 	id      int64
+	people  string // the stored row's packed participants (schema v5)
 	created bool
 }
 
@@ -57,9 +58,6 @@ func putCalDAVObjects(ctx context.Context, tx execer, account, calendar string, 
 	if err := writeMeetings(ctx, tx, rows, now, res); err != nil {
 		return false, err
 	}
-	if err := writeMeetingPeople(ctx, tx, rows); err != nil {
-		return false, err
-	}
 	if err := writeMeetingSources(ctx, tx, rows); err != nil {
 		return false, err
 	}
@@ -75,16 +73,16 @@ func findMeetings(ctx context.Context, tx execer, rows []*meetingRow) error {
 		for i, r := range chunk {
 			keys[i], byKey[r.in.Key] = r.in.Key, r
 		}
-		q, err := tx.QueryContext(ctx, `SELECT id, key FROM interactions WHERE key IN (`+placeholders(len(keys))+`)`, keys...)
+		q, err := tx.QueryContext(ctx, `SELECT id, key, people FROM interactions WHERE key IN (`+placeholders(len(keys))+`)`, keys...)
 		if err != nil {
 			return fmt.Errorf("find meetings: %w", err)
 		}
-		ids, err := scanKeyIDs(q)
-		if err != nil {
+		ids, people := map[string]int64{}, map[int64]string{}
+		if err := scanStored(q, ids, people); err != nil {
 			return fmt.Errorf("find meetings: %w", err)
 		}
 		for key, id := range ids {
-			byKey[key].id = id
+			byKey[key].id, byKey[key].people = id, people[id]
 		}
 	}
 	return nil
@@ -100,25 +98,28 @@ func writeMeetings(ctx context.Context, tx execer, rows []*meetingRow, now time.
 			continue
 		}
 		in := r.in
-		if _, err := tx.ExecContext(ctx, `UPDATE interactions SET at = ?, end_at = ?, all_day = ?, subject = ?, sender = ?, filter = ? WHERE id = ?`,
-			ms(in.At), ms(in.End), boolInt(in.AllDay), in.Subject, in.Sender, string(in.Filter), r.id); err != nil {
+		// As upsertInteraction with replace: participants merged, names
+		// and PARTSTATs of the latest version.
+		people, _ := mergePacked(r.people, in.Participants, true)
+		if _, err := tx.ExecContext(ctx, `UPDATE interactions SET at = ?, end_at = ?, all_day = ?, subject = ?, sender = ?, filter = ?, people = ? WHERE id = ?`,
+			ms(in.At), ms(in.End), boolInt(in.AllDay), in.Subject, in.Sender, string(in.Filter), people, r.id); err != nil {
 			return fmt.Errorf("update interaction %s: %w", in.Key, err)
 		}
 		res.Updated++
 	}
 	for start := 0; start < len(fresh); start += meetingRowsPerStmt {
 		chunk := fresh[start:min(start+meetingRowsPerStmt, len(fresh))]
-		args := make([]any, 0, 13*len(chunk))
+		args := make([]any, 0, 14*len(chunk))
 		byKey := make(map[string]*meetingRow, len(chunk))
 		for _, r := range chunk {
 			in := r.in
 			args = append(args, in.Key, string(in.Kind), ms(in.At), ms(in.End), boolInt(in.AllDay), in.Subject, in.Sender, in.Account,
-				in.MessageID, in.InReplyTo, strings.Join(in.References, " "), string(in.Filter), ms(now))
+				in.MessageID, in.InReplyTo, strings.Join(in.References, " "), string(in.Filter), ms(now), PackParticipants(in.Participants))
 			byKey[in.Key] = r
 		}
 		q, err := tx.QueryContext(ctx, `INSERT INTO interactions
-			(key, kind, at, end_at, all_day, subject, sender, account, message_id, in_reply_to, refs, filter, first_seen)
-			VALUES `+rowsOf(13, len(chunk))+` RETURNING id, key`, args...)
+			(key, kind, at, end_at, all_day, subject, sender, account, message_id, in_reply_to, refs, filter, first_seen, people)
+			VALUES `+rowsOf(14, len(chunk))+` RETURNING id, key`, args...)
 		if err != nil {
 			return fmt.Errorf("insert meetings: %w", err)
 		}
@@ -132,19 +133,6 @@ func writeMeetings(ctx context.Context, tx execer, rows []*meetingRow, now time.
 		}
 	}
 	return nil
-}
-
-// writeMeetingPeople upserts the rows' participants, replacing names and
-// PARTSTATs (a meeting's latest version wins).
-func writeMeetingPeople(ctx context.Context, tx execer, rows []*meetingRow) error {
-	var values []any
-	for _, r := range rows {
-		for _, p := range r.in.Participants {
-			values = append(values, r.id, p.Address, p.Name, string(p.Role), p.PartStat)
-		}
-	}
-	return insertMany(ctx, tx, `INSERT INTO participants (interaction_id, address, name, role, partstat) VALUES `, 5, values,
-		` ON CONFLICT (interaction_id, address, role) DO UPDATE SET name = excluded.name, partstat = excluded.partstat`)
 }
 
 // writeMeetingSources records each row's copy with its filter.

@@ -68,8 +68,7 @@ func TestCalDAVBatchMatchesOneByOne(t *testing.T) {
 func dumpCalDAV(t *testing.T, s *Store) []string {
 	t.Helper()
 	queries := []string{
-		`SELECT 'i', key, kind, at, end_at, all_day, subject, sender, account, filter FROM interactions`,
-		`SELECT 'p', i.key, p.address, p.name, p.role, p.partstat FROM participants p JOIN interactions i ON i.id = p.interaction_id`,
+		`SELECT 'i', key, kind, at, end_at, all_day, subject, sender, account, filter, people FROM interactions`,
 		`SELECT 's', i.key, s.account, s.locator, s.filter FROM interaction_sources s JOIN interactions i ON i.id = s.interaction_id`,
 		`SELECT 'o', account, calendar, href, etag, uid FROM caldav_objects`,
 		// How many changes, and which stored meetings have some: per-key
