@@ -32,13 +32,26 @@ type Plan struct {
 	// Evaluate evaluates every commitment as of now and records alert
 	// transitions (and the webhook events they produce). nil: nothing to
 	// evaluate.
-	Evaluate func(ctx context.Context, now time.Time) error
+	Evaluate func(ctx context.Context, now time.Time) (Evaluated, error)
 	// Deliver makes one pass over the webhook deliveries that are due.
 	// nil: nothing to deliver.
-	Deliver func(ctx context.Context) error
+	Deliver func(ctx context.Context) (Delivered, error)
 	// Routes registers extra API routes (customers, alerts, ...) on the mux
 	// served on the socket and the TCP listener. nil: none.
 	Routes func(mux *http.ServeMux)
+}
+
+// Evaluated counts the alerts one evaluation pass opened and resolved.
+type Evaluated struct {
+	Opened, Resolved int
+}
+
+// Delivered counts one delivery pass's attempts. Failed counts attempts a
+// receiver refused (non-2xx) or that reached no receiver, retried later or
+// not; FailedEndpoints names their endpoints.
+type Delivered struct {
+	Sent, Failed    int
+	FailedEndpoints []string
 }
 
 // Options configures New.

@@ -149,8 +149,10 @@ func (s *stepRecorder) call() error {
 	return s.err
 }
 
-func (s *stepRecorder) evaluate(ctx context.Context, now time.Time) error { return s.call() }
-func (s *stepRecorder) deliver(ctx context.Context) error                 { return s.call() }
+func (s *stepRecorder) evaluate(ctx context.Context, now time.Time) (Evaluated, error) {
+	return Evaluated{}, s.call()
+}
+func (s *stepRecorder) deliver(ctx context.Context) (Delivered, error) { return Delivered{}, s.call() }
 
 func (s *stepRecorder) offsets(start time.Time) []time.Duration {
 	s.mu.Lock()

@@ -104,11 +104,12 @@ func (d *Daemon) healthy(ctx context.Context, timeout time.Duration) error {
 
 // RunOnce is one full pass — sync every source once, evaluate, deliver —
 // with the same steps the daemon's loops run. Every step runs even when an
-// earlier one failed; the errors are returned joined.
-func (d *Daemon) RunOnce(ctx context.Context) error {
-	err := d.newRunner(d.state.Load()).once(ctx)
+// earlier one failed; the errors are returned joined, with what the pass
+// did. A webhook delivery that failed in the pass is one of the errors.
+func (d *Daemon) RunOnce(ctx context.Context) (PassResult, error) {
+	res, err := d.newRunner(d.state.Load()).once(ctx)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		d.log.Error("run failed", zap.Strings(keyProblems, problems(err)))
 	}
-	return err
+	return res, err
 }

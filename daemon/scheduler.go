@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -110,36 +112,59 @@ func (r *runner) stop() <-chan struct{} {
 	return r.done
 }
 
+// PassResult is what one RunOnce pass did.
+type PassResult struct {
+	Synced, Failed []string                    // source names, sorted
+	Stats          map[string]map[string]int64 // each source's counters for this pass ("stored", ...)
+	Alerts         Evaluated
+	Deliveries     Delivered
+}
+
 // once syncs every source once (concurrently), then evaluates, then
-// delivers: the steps of the loops, run one time each. It returns every
-// step's error, joined; later steps run even when a sync failed.
-func (r *runner) once(ctx context.Context) error {
+// delivers: the steps of the loops, run one time each. It returns what
+// the pass did and every step's error, joined; later steps run even when a
+// sync failed. A delivery a receiver refused is an error here, unlike in
+// the loops (where the outbox retries it): a one-shot pass has no later.
+func (r *runner) once(ctx context.Context) (PassResult, error) {
 	var (
 		mu   sync.Mutex
 		errs []error
 		wg   sync.WaitGroup
+		res  = PassResult{Stats: map[string]map[string]int64{}}
 	)
 	for _, src := range r.plan.Sources {
 		wg.Go(func() {
-			if err := r.syncOnce(ctx, src, nil); err != nil {
-				mu.Lock()
+			stats, err := r.syncOnce(ctx, src, nil)
+			mu.Lock()
+			defer mu.Unlock()
+			res.Stats[src.Name()] = stats
+			if err != nil {
+				res.Failed = append(res.Failed, src.Name())
 				errs = append(errs, fmt.Errorf("%s: %w", src.Name(), err))
-				mu.Unlock()
+				return
 			}
+			res.Synced = append(res.Synced, src.Name())
 		})
 	}
 	wg.Wait()
+	slices.Sort(res.Synced)
+	slices.Sort(res.Failed)
 	r.closeSources()
 	if err := ctx.Err(); err != nil {
-		return err
+		return res, err
 	}
-	if err := r.evaluate(ctx, nil); err != nil {
+	var err error
+	if res.Alerts, err = r.evaluate(ctx, nil); err != nil {
 		errs = append(errs, err)
 	}
-	if err := r.deliver(ctx, nil); err != nil {
+	if res.Deliveries, err = r.deliver(ctx, nil); err != nil {
 		errs = append(errs, err)
 	}
-	return errors.Join(errs...)
+	if dl := res.Deliveries; dl.Failed > 0 {
+		errs = append(errs, fmt.Errorf("deliver: %d of %d webhook deliveries failed (endpoints %s; see `touchbase webhooks deliveries`)",
+			dl.Failed, dl.Failed+dl.Sent, strings.Join(dl.FailedEndpoints, ", ")))
+	}
+	return res, errors.Join(errs...)
 }
 
 // syncLoop syncs src now, then again after poll_interval on success or a
@@ -164,7 +189,7 @@ func (r *runner) syncLoop(ctx context.Context, wg *sync.WaitGroup, src Source, w
 		case <-trigger:
 		}
 		delay := poll
-		if err := r.syncOnce(ctx, src, w); err != nil {
+		if _, err := r.syncOnce(ctx, src, w); err != nil {
 			if ctx.Err() != nil {
 				return
 			}
@@ -207,16 +232,17 @@ func (r *runner) watchLoop(ctx context.Context, name string, w Watcher, trigger 
 	}
 }
 
-// syncOnce runs one Sync of src and records its outcome. A pass cut short
-// because ctx ended is not recorded: it is not the source's failure.
-func (r *runner) syncOnce(ctx context.Context, src Source, w *worker) error {
+// syncOnce runs one Sync of src, records its outcome and returns the
+// pass's stats. A pass cut short because ctx ended is not recorded: it is
+// not the source's failure.
+func (r *runner) syncOnce(ctx context.Context, src Source, w *worker) (map[string]int64, error) {
 	name := src.Name()
 	started := r.now()
 	w.busy(started)
 	defer w.idle()
 	stats, err := src.Sync(ctx)
 	if err != nil && ctx.Err() != nil {
-		return ctx.Err()
+		return stats, ctx.Err()
 	}
 	// The pass is over: record it even if ctx ends right now.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
@@ -235,7 +261,7 @@ func (r *runner) syncOnce(ctx context.Context, src Source, w *worker) error {
 		if rerr := r.st.RecordSyncFailure(rctx, name, started, err.Error(), stats); rerr != nil {
 			r.log.Error("record sync failure", zap.String(keySource, name), zap.Error(rerr))
 		}
-		return err
+		return stats, err
 	}
 	r.m.lastSuccess.WithLabelValues(name).Set(float64(started.Unix()))
 	if rerr := r.st.RecordSyncSuccess(rctx, name, started, stats); rerr != nil {
@@ -243,7 +269,7 @@ func (r *runner) syncOnce(ctx context.Context, src Source, w *worker) error {
 	}
 	r.log.Debug("synced", zap.String(keySource, name), zap.Any(keyStats, stats),
 		zap.Duration(keyDuration, r.now().Sub(started)))
-	return nil
+	return stats, nil
 }
 
 // evaluateLoop evaluates every minute and whenever a sync stored something,
@@ -258,7 +284,7 @@ func (r *runner) evaluateLoop(ctx context.Context, w *worker) {
 		case <-timer.C:
 		case <-r.evalReq:
 		}
-		if err := r.evaluate(ctx, w); err != nil && ctx.Err() == nil {
+		if _, err := r.evaluate(ctx, w); err != nil && ctx.Err() == nil {
 			r.log.Error("evaluate", zap.Error(err))
 		}
 		signal(r.deliverReq)
@@ -266,20 +292,20 @@ func (r *runner) evaluateLoop(ctx context.Context, w *worker) {
 	}
 }
 
-func (r *runner) evaluate(ctx context.Context, w *worker) error {
+func (r *runner) evaluate(ctx context.Context, w *worker) (Evaluated, error) {
 	if r.plan.Evaluate == nil {
-		return nil
+		return Evaluated{}, nil
 	}
 	now := r.now()
 	w.busy(now)
 	defer w.idle()
-	err := r.plan.Evaluate(ctx, now)
+	ev, err := r.plan.Evaluate(ctx, now)
 	r.m.evalDuration.Observe(r.now().Sub(now).Seconds())
 	if err != nil {
 		r.m.evalFailures.Inc()
-		return fmt.Errorf("evaluate: %w", err)
+		return ev, fmt.Errorf("evaluate: %w", err)
 	}
-	return nil
+	return ev, nil
 }
 
 // deliverLoop delivers every second and after each evaluation.
@@ -293,22 +319,23 @@ func (r *runner) deliverLoop(ctx context.Context, w *worker) {
 		case <-ticker.C:
 		case <-r.deliverReq:
 		}
-		if err := r.deliver(ctx, w); err != nil && ctx.Err() == nil {
+		if _, err := r.deliver(ctx, w); err != nil && ctx.Err() == nil {
 			r.log.Error("deliver", zap.Error(err))
 		}
 	}
 }
 
-func (r *runner) deliver(ctx context.Context, w *worker) error {
+func (r *runner) deliver(ctx context.Context, w *worker) (Delivered, error) {
 	if r.plan.Deliver == nil {
-		return nil
+		return Delivered{}, nil
 	}
 	w.busy(r.now())
 	defer w.idle()
-	if err := r.plan.Deliver(ctx); err != nil {
-		return fmt.Errorf("deliver: %w", err)
+	dl, err := r.plan.Deliver(ctx)
+	if err != nil {
+		return dl, fmt.Errorf("deliver: %w", err)
 	}
-	return nil
+	return dl, nil
 }
 
 // check reports a worker stuck in one step for longer than it may take;

@@ -260,9 +260,12 @@ func TestRunOnce(t *testing.T) {
 	r, st, closeStore := testRunner(t, plan, config.Sync{PollInterval: h})
 	defer closeStore()
 
-	err := r.once(t.Context())
+	res, err := r.once(t.Context())
 	if err == nil || !strings.Contains(err.Error(), "imap:bob: connection refused") {
 		t.Errorf("RunOnce error = %v, want it to name imap:bob's failure", err)
+	}
+	if want := []string{"caldav:alice", "imap:alice"}; !slices.Equal(res.Synced, want) || !slices.Equal(res.Failed, []string{"imap:bob"}) {
+		t.Errorf("pass synced %q, failed %q; want %q and [imap:bob]", res.Synced, res.Failed, want)
 	}
 	events := log.list()
 	if len(events) != 5 || events[3] != "evaluate" || events[4] != "deliver" {
@@ -296,7 +299,7 @@ func TestRunOnceStepErrors(t *testing.T) {
 	deliv := &stepRecorder{err: errors.New("endpoint down")}
 	r, _, closeStore := testRunner(t, &Plan{Evaluate: eval.evaluate, Deliver: deliv.deliver}, config.Sync{})
 	defer closeStore()
-	err := r.once(context.Background())
+	_, err := r.once(context.Background())
 	for _, want := range []string{"evaluate: bad policy", "deliver: endpoint down"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("RunOnce error = %v, want it to contain %q", err, want)
@@ -327,4 +330,27 @@ func TestRunnerCheckStuckWorker(t *testing.T) {
 		}
 		<-r.stop()
 	})
+}
+
+// A delivery refused in a one-shot pass fails the pass, naming the
+// endpoint, and the counts of every step come back.
+func TestRunOnceFailedDeliveries(t *testing.T) {
+	plan := &Plan{
+		Evaluate: func(context.Context, time.Time) (Evaluated, error) { return Evaluated{Opened: 2, Resolved: 1}, nil },
+		Deliver: func(context.Context) (Delivered, error) {
+			return Delivered{Sent: 1, Failed: 2, FailedEndpoints: []string{"sink"}}, nil
+		},
+	}
+	r, _, closeStore := testRunner(t, plan, config.Sync{})
+	defer closeStore()
+	res, err := r.once(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "2 of 3 webhook deliveries failed (endpoints sink;") {
+		t.Errorf("RunOnce error = %v, want it to name the failed deliveries and endpoint sink", err)
+	}
+	if got, want := res.Alerts, (Evaluated{Opened: 2, Resolved: 1}); got != want {
+		t.Errorf("alerts %+v, want %+v", got, want)
+	}
+	if got := res.Deliveries; got.Sent != 1 || got.Failed != 2 {
+		t.Errorf("deliveries %+v, want 1 sent, 2 failed", got)
+	}
 }

@@ -67,9 +67,26 @@ func New(cfg *config.Config, st *store.Store, log *zap.Logger) *Runner {
 // loads them all, later ones read only what changed since (see
 // store.ScanChanges). Run also moves the kept window forward to now.
 func (r *Runner) Run(ctx context.Context, now time.Time) error {
+	_, err := r.Pass(ctx, now)
+	return err
+}
+
+// Transitions counts the alerts one pass opened (fired while not open
+// before: new, or a resolved one firing again) and resolved.
+type Transitions struct {
+	Opened, Resolved int
+}
+
+// Pass is Run returning what the pass changed, for `run --once` to report.
+func (r *Runner) Pass(ctx context.Context, now time.Time) (Transitions, error) {
+	var t Transitions
 	in, err := r.load(ctx, now, now, true)
 	if err != nil {
-		return err
+		return t, err
+	}
+	open := make(map[string]bool, len(in.Alerts))
+	for _, a := range in.Alerts {
+		open[a.ID] = true
 	}
 	res := cadence.Evaluate(in)
 	events := make([]store.Event, len(res.Events))
@@ -77,15 +94,21 @@ func (r *Runner) Run(ctx context.Context, now time.Time) error {
 		events[i] = store.Event{ID: ev.ID, Type: ev.Type, CreatedAt: ev.CreatedAt, Payload: ev.Payload}
 	}
 	if err := r.st.ApplyEvaluation(ctx, res.Changes, events, r.routes); err != nil {
-		return err
+		return t, err
 	}
 	for _, a := range res.Changes {
+		switch {
+		case a.State == cadence.Resolved:
+			t.Resolved++
+		case !open[a.ID]:
+			t.Opened++
+		}
 		r.log.Info("alert", zap.String("customer", a.CustomerID), zap.String("commitment", a.Commitment),
 			zap.String("state", string(a.State)), zap.String("alert_id", a.ID))
 	}
 	r.log.Debug("evaluated", zap.Int("customers", len(res.Customers)), zap.Int("changes", len(res.Changes)),
 		zap.Int("events", len(res.Events)), zap.Int("stale_sources", len(in.Stale)))
-	return nil
+	return t, nil
 }
 
 // routes names the webhooks that want an event type, in configuration order.

@@ -66,8 +66,9 @@ func retryDialErrors(ctx context.Context, resp *http.Response, err error) (bool,
 // claim (creation) order; groups run concurrently up to the concurrency
 // limit. When one fails, the rest of its group is released unsent, to wait
 // behind it; so is what would start after expires (the claim's lease could
-// end mid-attempt). It returns how many attempts were made.
-func (d *Dispatcher) deliver(ctx context.Context, claimed []store.Claimed, expires time.Time) int {
+// end mid-attempt). It returns how many attempts were made and adds each
+// recorded attempt's outcome to pass.
+func (d *Dispatcher) deliver(ctx context.Context, claimed []store.Claimed, expires time.Time, pass *Pass) int {
 	groups := map[string][][]store.Claimed{} // by endpoint
 	index := map[[2]string]int{}
 	for _, c := range claimed {
@@ -94,7 +95,11 @@ func (d *Dispatcher) deliver(ctx context.Context, claimed []store.Claimed, expir
 			mu.Unlock()
 			continue
 		}
-		run := &endpointRun{endpoint: e, signer: keys}
+		run := &endpointRun{endpoint: e, signer: keys, tally: func(delivered bool) {
+			mu.Lock()
+			pass.add(e.Name, delivered)
+			mu.Unlock()
+		}}
 		queue := make(chan []store.Claimed, len(gs))
 		for _, g := range gs {
 			queue <- g
@@ -126,6 +131,9 @@ type endpointRun struct {
 	*endpoint
 	signer *signer
 	gone   atomic.Bool // answered 410: send nothing more
+	// tally counts a recorded attempt (delivered or not) in the pass's
+	// totals; nil for a test send, which reports its own status.
+	tally func(delivered bool)
 }
 
 // deliverGroup sends g in order and returns the number of attempts and the
@@ -178,6 +186,9 @@ func (d *Dispatcher) attempt(ctx context.Context, run *endpointRun, c store.Clai
 		return true, false
 	}
 	d.observe(run, c, n, res, o)
+	if run.tally != nil {
+		run.tally(state == store.DeliveryDelivered)
+	}
 	if o.status == http.StatusGone {
 		run.gone.Store(true)
 		if err := d.st.DisableEndpoint(rctx, run.Name, at, goneReason(run.endpoint)); err != nil {

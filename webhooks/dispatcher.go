@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -137,16 +138,47 @@ func New(hooks []config.Webhook, st *store.Store, log *zap.Logger, reg prometheu
 	return d, nil
 }
 
-// DeliverDue runs one pass: it enqueues sync.failing/sync.recovered events
+// Pass counts the attempts of one DeliverPass. Failed counts attempts a
+// receiver answered other than 2xx or that reached no receiver, whether or
+// not a retry follows; FailedEndpoints names their endpoints, sorted.
+type Pass struct {
+	Sent, Failed    int
+	FailedEndpoints []string
+}
+
+// add counts one attempt's outcome; callers serialise it.
+func (p *Pass) add(endpoint string, delivered bool) {
+	if delivered {
+		p.Sent++
+		return
+	}
+	p.Failed++
+	if i, found := slices.BinarySearch(p.FailedEndpoints, endpoint); !found {
+		p.FailedEndpoints = slices.Insert(p.FailedEndpoints, i, endpoint)
+	}
+}
+
+// DeliverDue is DeliverPass without the counts, for the daemon's loop.
+func (d *Dispatcher) DeliverDue(ctx context.Context) error {
+	_, err := d.DeliverPass(ctx)
+	return err
+}
+
+// DeliverPass runs one pass: it enqueues sync.failing/sync.recovered events
 // when sources changed health (checked at most every 15 s), then claims
 // every due delivery of the configured, enabled endpoints and sends them —
 // at most the concurrency limit at once per endpoint, one customer's (or
 // source's) events in order — recording each attempt before it returns.
-// Errors are the store's; a receiver's failure is recorded, not returned.
-func (d *Dispatcher) DeliverDue(ctx context.Context) error {
+// Errors are the store's; a receiver's failure is recorded and counted in
+// the Pass, not returned: retrying is the outbox's business, judging a
+// pass (`run --once`) the caller's.
+func (d *Dispatcher) DeliverPass(ctx context.Context) (Pass, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	var errs []error
+	var (
+		errs []error
+		pass Pass
+	)
 	if err := d.revive(ctx); err != nil {
 		errs = append(errs, err)
 	}
@@ -164,7 +196,7 @@ func (d *Dispatcher) DeliverDue(ctx context.Context) error {
 			break
 		}
 		// Start no attempt that could outlive the claim's lease.
-		attempted := d.deliver(ctx, claimed, now.Add(d.lease-d.timeout))
+		attempted := d.deliver(ctx, claimed, now.Add(d.lease-d.timeout), &pass)
 		if len(claimed) < d.batch || attempted == 0 {
 			break // the rest waits behind a failure, or for the next pass
 		}
@@ -172,7 +204,7 @@ func (d *Dispatcher) DeliverDue(ctx context.Context) error {
 	if err := d.publishDepth(ctx); err != nil {
 		errs = append(errs, err)
 	}
-	return errors.Join(errs...)
+	return pass, errors.Join(errs...)
 }
 
 // ready returns the endpoints whose keys are available, logging (once per

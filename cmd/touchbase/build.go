@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"time"
@@ -45,7 +46,10 @@ func planBuilder(reg prometheus.Registerer) func(*config.Config, *store.Store, *
 			return plan, nil
 		}
 		runner := evaluate.New(cfg, st, log.With(zap.String("component", "evaluate")))
-		plan.Evaluate = runner.Run
+		plan.Evaluate = func(ctx context.Context, now time.Time) (daemon.Evaluated, error) {
+			t, err := runner.Pass(ctx, now)
+			return daemon.Evaluated{Opened: t.Opened, Resolved: t.Resolved}, err
+		}
 		plan.Routes = runner.Routes
 		if cfg.Listen.Dashboard {
 			dash, err := newDashboard(cfg, runner, st, log)
@@ -62,7 +66,10 @@ func planBuilder(reg prometheus.Registerer) func(*config.Config, *store.Store, *
 		if err != nil {
 			return nil, fmt.Errorf("webhooks: %w", err)
 		}
-		plan.Deliver = disp.DeliverDue
+		plan.Deliver = func(ctx context.Context) (daemon.Delivered, error) {
+			p, err := disp.DeliverPass(ctx)
+			return daemon.Delivered{Sent: p.Sent, Failed: p.Failed, FailedEndpoints: p.FailedEndpoints}, err
+		}
 		return plan, nil
 	}
 }

@@ -49,7 +49,7 @@ func check(ctx context.Context, g *globals, connect bool) error {
 	if !connect {
 		return nil
 	}
-	log, _ := newLogger(g.stderr, stderrIsJournal())
+	log, _ := newLogger(g.stderr, stderrIsJournal(), isTerminal(g.stderr))
 	// No store: checking a source only logs in, and the store may belong
 	// to the daemon's user.
 	plan, err := planBuilder(nil)(cfg, nil, log)

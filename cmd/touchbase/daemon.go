@@ -34,7 +34,7 @@ SIGTERM or SIGINT stops within 10 seconds.`,
 }
 
 func runDaemon(ctx context.Context, g *globals) error {
-	log, level := newLogger(g.stderr, stderrIsJournal())
+	log, level := newLogger(g.stderr, stderrIsJournal(), isTerminal(g.stderr))
 	defer log.Sync()
 	// Subscribe before anything slow, so an early SIGHUP or SIGTERM is
 	// queued instead of killing the process with the default action.

@@ -2,16 +2,20 @@ package main
 
 import (
 	"io"
+	"os"
 
 	"github.com/coreos/go-systemd/v22/journal"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
 
-// newLogger returns a JSON logger writing to w and its level, which the
-// daemon sets from log_level (and changes on reload). Under journald
-// (stderr is the journal stream) lines carry no time: journald stamps them.
-func newLogger(w io.Writer, journald bool) (*zap.Logger, zap.AtomicLevel) {
+// newLogger returns a logger writing to w and its level, which the daemon
+// sets from log_level (and changes on reload). Lines are JSON, for journald
+// and log shippers; console (stderr is a terminal) makes them zap's
+// human-readable console lines instead, for a person running a command.
+// Under journald (stderr is the journal stream) lines carry no time:
+// journald stamps them.
+func newLogger(w io.Writer, journald, console bool) (*zap.Logger, zap.AtomicLevel) {
 	level := zap.NewAtomicLevelAt(zapcore.InfoLevel)
 	enc := zap.NewProductionEncoderConfig()
 	enc.TimeKey = "ts"
@@ -19,7 +23,15 @@ func newLogger(w io.Writer, journald bool) (*zap.Logger, zap.AtomicLevel) {
 	if journald {
 		enc.TimeKey = zapcore.OmitKey
 	}
-	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.AddSync(w), level)
+	encoder := zapcore.NewJSONEncoder(enc)
+	if console && !journald {
+		enc.EncodeTime = zapcore.TimeEncoderOfLayout("15:04:05")
+		enc.EncodeLevel = zapcore.CapitalLevelEncoder
+		encoder = zapcore.NewConsoleEncoder(enc)
+	}
+	// Locked: webhook deliveries log from several goroutines, and w (a
+	// test's buffer) need not be safe for concurrent writes.
+	core := zapcore.NewCore(encoder, zapcore.Lock(zapcore.AddSync(w)), level)
 	return zap.New(core), level
 }
 
@@ -29,4 +41,16 @@ func newLogger(w io.Writer, journald bool) (*zap.Logger, zap.AtomicLevel) {
 func stderrIsJournal() bool {
 	ok, err := journal.StderrIsJournalStream()
 	return err == nil && ok
+}
+
+// isTerminal reports whether w is a terminal (a character device; no
+// golang.org/x/term dependency for one check). /dev/null is one too, which
+// does no harm: nobody reads what goes there.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

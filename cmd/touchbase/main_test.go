@@ -190,7 +190,7 @@ func TestVersionJSON(t *testing.T) {
 func TestLoggerTimeKey(t *testing.T) {
 	for _, journald := range []bool{false, true} {
 		var buf bytes.Buffer
-		log, level := newLogger(&buf, journald)
+		log, level := newLogger(&buf, journald, false)
 		log.Debug("hidden")
 		log.Info("shown", zap.String("k", "v"))
 		level.SetLevel(-1) // debug
