@@ -177,6 +177,41 @@ func (d *Dispatcher) Test(ctx context.Context, name string) (int, error) {
 	return o.status, fmt.Errorf("test webhook %s: %s", name, o.errText)
 }
 
+// Probe is a test event's answer: the receiver's HTTP status (0 when none
+// came) and how long the attempt took.
+type Probe struct {
+	Status  int
+	Latency time.Duration
+}
+
+// SendTest sends a new webhook.test event to the endpoint name, signed as
+// any delivery, and returns the answer — without the store: nothing is
+// logged, retried, or re-enabled. It is how `webhooks test` checks a
+// receiver before any store exists (a Dispatcher built with a nil store
+// serves it). A non-2xx answer or no answer returns an error too.
+func (d *Dispatcher) SendTest(ctx context.Context, name string) (Probe, error) {
+	e, ok := d.hooks[name]
+	if !ok {
+		return Probe{}, fmt.Errorf("test webhook %s: no webhook of that name in the config", name)
+	}
+	keys, err := e.keys(ctx, d.log)
+	if err != nil {
+		return Probe{}, fmt.Errorf("test webhook %s: %w", name, err)
+	}
+	now := d.now()
+	ev, err := testEvent(name, now)
+	if err != nil {
+		return Probe{}, fmt.Errorf("test webhook %s: %w", name, err)
+	}
+	start := time.Now()
+	o := d.send(ctx, &endpointRun{endpoint: e, signer: keys}, store.Claimed{Endpoint: name, Event: ev}, now)
+	p := Probe{Status: o.status, Latency: time.Since(start)}
+	if o.status < 200 || o.status >= 300 {
+		return p, fmt.Errorf("test webhook %s: %s", name, o.errText)
+	}
+	return p, nil
+}
+
 // WriteEndpoints prints endpoints as an aligned table.
 func WriteEndpoints(w io.Writer, eps []Endpoint) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

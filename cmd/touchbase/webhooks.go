@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -19,7 +23,8 @@ import (
 // The webhook commands work on the store directly, daemon or not: the
 // outbox is the contract between them. A running daemon sends a delivery
 // made pending by redeliver on its next pass; a test delivery is claimed
-// by the CLI while it sends it, so the daemon never sends it twice.
+// by the CLI while it sends it, so the daemon never sends it twice. Only
+// `webhooks test` works before a store exists: it then sends directly.
 
 func newWebhooksCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
@@ -88,12 +93,36 @@ func newWebhooksTestCmd(g *globals) *cobra.Command {
 		Long: `Send a new webhook.test event to the endpoint NAME at once, even when it is
 disabled, and print the receiver's HTTP status. Exit status 1 when the
 receiver answers other than 2xx or cannot be reached; a 2xx re-enables a
-disabled endpoint. The delivery is logged (see deliveries) and not retried.`,
+disabled endpoint. The delivery is logged (see deliveries) and not retried.
+
+Before any store exists (no daemon has run yet), the signed event is sent
+straight to the receiver and the status and latency are printed; nothing
+is logged.`,
 		Args: cobra.ExactArgs(1),
-		RunE: webhooksRunE(g, func(ctx context.Context, b *backend, d *webhooks.Dispatcher, args []string) error {
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			b, err := newBackend(g, "")
+			if err != nil {
+				return err
+			}
+			defer b.close()
 			name := args[0]
 			if !slices.ContainsFunc(b.cfg.Webhooks, func(h config.Webhook) bool { return h.Name == name }) {
 				return usageError("webhook %q: no webhook of that name in %s (configured: %s)", name, b.cfg.Path, webhookNames(b))
+			}
+			ctx := cmd.Context()
+			path := filepath.Join(b.cfg.DataDir, store.FileName)
+			if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+				// Checking the receiver is the first thing one does after
+				// writing a configuration: it must not wait for a store.
+				return testDirect(ctx, g, b, name)
+			}
+			st, err := b.store(ctx)
+			if err != nil {
+				return err
+			}
+			d, err := webhooks.New(b.cfg.Webhooks, st, b.log, nil, webhooks.WithClock(clock))
+			if err != nil {
+				return &exitError{code: exitUsage, err: fmt.Errorf("%s: %w", b.cfg.Path, err)}
 			}
 			status, err := d.Test(ctx, name)
 			if status != 0 {
@@ -102,6 +131,20 @@ disabled endpoint. The delivery is logged (see deliveries) and not retried.`,
 			return err
 		}),
 	}
+}
+
+// testDirect sends the test event without a store and prints the answer.
+func testDirect(ctx context.Context, g *globals, b *backend, name string) error {
+	d, err := webhooks.New(b.cfg.Webhooks, nil, b.log, nil, webhooks.WithClock(clock))
+	if err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("%s: %w", b.cfg.Path, err)}
+	}
+	p, err := d.SendTest(ctx, name)
+	if p.Status != 0 {
+		fmt.Fprintf(g.stdout, "%s: %d %s in %s (sent directly: no store yet, so not logged)\n",
+			name, p.Status, http.StatusText(p.Status), p.Latency.Round(time.Millisecond))
+	}
+	return err
 }
 
 func webhookNames(b *backend) string {

@@ -8,12 +8,17 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/touchbase/touchbase/config"
+	"github.com/touchbase/touchbase/demo"
 	"github.com/touchbase/touchbase/store"
 )
 
@@ -150,5 +155,53 @@ func checkSigned(t *testing.T, req *http.Request, body []byte) {
 	want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
 	if got := req.Header.Get("webhook-signature"); req.Header.Get("webhook-id") == "" || !strings.Contains(got, want) {
 		t.Errorf("webhook-signature %q, want %q", got, want)
+	}
+}
+
+// `webhooks test` right after writing a configuration — no data_dir, no
+// store, no daemon — sends the signed event straight to the receiver (a
+// sink that verifies the signature) and prints its status and latency; a
+// refusal exits 1 with the status printed.
+func TestWebhooksTestWithoutStore(t *testing.T) {
+	if _, err := os.Stat(filepath.Join(config.DefaultDataDir, store.FileName)); err == nil {
+		t.Skip("a store exists in the default data_dir; the test needs none")
+	}
+	secret, err := demo.NewWebhookSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink, err := demo.NewSink(secret, demo.SinkOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	refusing := newReceiver(t)
+	refusing.status.Store(http.StatusServiceUnavailable)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "touchbase.yaml")
+	conf := "webhooks:\n" +
+		"  - name: sink\n    url: " + sink.URL() + "\n    secret_file: hook.whsec\n" +
+		"  - name: down\n    url: " + refusing.URL + "/down\n    secret_file: hook.whsec\n"
+	for name, content := range map[string]string{"touchbase.yaml": conf, "hook.whsec": secret + "\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	code, out, errOut := runCLI(t, "webhooks", "test", "sink", "--config", path)
+	if code != 0 || !regexp.MustCompile(`^sink: 204 No Content in \d+(\.\d+)?m?s \(sent directly: no store yet, so not logged\)\n$`).MatchString(out) {
+		t.Fatalf("test sink: exit %d, stdout %q, stderr %q; want 0, the status and the latency", code, out, errOut)
+	}
+	evs := sink.Events()
+	if len(evs) != 1 || evs[0].Type != "webhook.test" || len(sink.Rejected()) != 0 {
+		t.Errorf("sink got %+v (rejected %+v), want one verified webhook.test", evs, sink.Rejected())
+	}
+
+	code, out, errOut = runCLI(t, "webhooks", "test", "down", "--config", path)
+	if code != 1 || !strings.HasPrefix(out, "down: 503 Service Unavailable in ") || !strings.Contains(errOut, "test webhook down") {
+		t.Errorf("test down: exit %d, stdout %q, stderr %q; want 1 and the 503", code, out, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(config.DefaultDataDir, store.FileName)); err == nil {
+		t.Error("the test created a store")
 	}
 }
