@@ -2,8 +2,6 @@ package demo
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +12,8 @@ import (
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/touchbase/touchbase/webhooks"
 )
 
 // Delivery is one webhook request the Sink received.
@@ -98,15 +98,9 @@ func NewSink(secret string, opts SinkOptions) (*Sink, error) {
 	return s, nil
 }
 
-// NewWebhookSecret makes a random Standard Webhooks secret (whsec_ and 32
-// base64 bytes).
-func NewWebhookSecret() (string, error) {
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return "", fmt.Errorf("generate webhook secret: %w", err)
-	}
-	return "whsec_" + base64.StdEncoding.EncodeToString(key), nil
-}
+// NewWebhookSecret makes a random Standard Webhooks secret, as
+// `touchbase webhooks secret` does.
+func NewWebhookSecret() (string, error) { return webhooks.NewSecret() }
 
 // URL is where to send webhooks.
 func (s *Sink) URL() string { return s.url }

@@ -3,6 +3,7 @@ package webhooks
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -45,6 +46,22 @@ func loadSigner(ctx context.Context, secrets []config.Secret) (signer, error) {
 		s.keys = append(s.keys, key)
 	}
 	return s, nil
+}
+
+// secretBytes is the key length of a new secret: Standard Webhooks wants
+// 24 to 64 random bytes; 32 is HMAC-SHA256's block-independent sweet spot,
+// the hash's own size.
+const secretBytes = 32
+
+// NewSecret returns a new random Standard Webhooks secret: "whsec_" and the
+// base64 of 32 bytes from crypto/rand. Share it with the receiver and put
+// it in the endpoint's secret_file.
+func NewSecret() (string, error) {
+	key := make([]byte, secretBytes)
+	if _, err := rand.Read(key); err != nil {
+		return "", fmt.Errorf("generate webhook secret: %w", err)
+	}
+	return secretPrefix + base64.StdEncoding.EncodeToString(key), nil
 }
 
 // decodeSecret turns "whsec_<base64>" into the HMAC key.

@@ -32,11 +32,36 @@ func newWebhooksCmd(g *globals) *cobra.Command {
 		Short: "Webhook endpoints, delivery log, test and replay",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usageError("webhooks needs a subcommand: list, test, deliveries or redeliver")
+			return usageError("webhooks needs a subcommand: list, test, deliveries, redeliver or secret")
 		},
 	}
-	cmd.AddCommand(newWebhooksListCmd(g), newWebhooksTestCmd(g), newWebhooksDeliveriesCmd(g), newWebhooksRedeliverCmd(g))
+	cmd.AddCommand(newWebhooksListCmd(g), newWebhooksTestCmd(g), newWebhooksDeliveriesCmd(g), newWebhooksRedeliverCmd(g),
+		newWebhooksSecretCmd(g))
 	return cmd
+}
+
+func newWebhooksSecretCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "secret",
+		Short: "Print a new random Standard Webhooks secret (whsec_…)",
+		Long: `Print a new random Standard Webhooks secret: "whsec_" and the base64 of 32
+random bytes. Save it in the endpoint's secret_file (readable by the daemon
+only) and give it to the receiver, which verifies webhook-signature with it:
+
+  touchbase webhooks secret > /etc/touchbase/secrets/ops.whsec
+
+To rotate, put the new one in secret_file_next first. It needs no
+configuration.`,
+		Args: cobra.NoArgs,
+		RunE: runE(func(*cobra.Command, []string) error {
+			secret, err := webhooks.NewSecret()
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(g.stdout, secret)
+			return err
+		}),
+	}
 }
 
 // webhooksRunE is runE for the webhook commands: it opens the store and

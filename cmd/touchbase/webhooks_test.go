@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
 	"github.com/touchbase/touchbase/config"
 	"github.com/touchbase/touchbase/demo"
 	"github.com/touchbase/touchbase/store"
@@ -203,5 +205,30 @@ func TestWebhooksTestWithoutStore(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(config.DefaultDataDir, store.FileName)); err == nil {
 		t.Error("the test created a store")
+	}
+}
+
+// `webhooks secret` prints a Standard Webhooks secret (whsec_ and the
+// base64 of 24 to 64 bytes) that the signer accepts, new on every call,
+// with no configuration at all.
+func TestWebhooksSecret(t *testing.T) {
+	var secrets []string
+	for range 2 {
+		code, out, errOut := runCLI(t, "webhooks", "secret", "--config", filepath.Join(t.TempDir(), "none.yaml"))
+		if code != 0 || errOut != "" || !strings.HasSuffix(out, "\n") {
+			t.Fatalf("webhooks secret: exit %d, stdout %q, stderr %q; want 0 and one line", code, out, errOut)
+		}
+		secret := strings.TrimSuffix(out, "\n")
+		key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+		if !strings.HasPrefix(secret, "whsec_") || err != nil || len(key) < 24 || len(key) > 64 {
+			t.Fatalf("secret %q: %d bytes, %v; want whsec_ and base64 of 24 to 64 bytes", secret, len(key), err)
+		}
+		if _, err := standardwebhooks.NewWebhook(secret); err != nil {
+			t.Errorf("the Standard Webhooks library rejects %q: %v", secret, err)
+		}
+		secrets = append(secrets, secret)
+	}
+	if secrets[0] == secrets[1] {
+		t.Errorf("two calls printed the same secret %q", secrets[0])
 	}
 }
