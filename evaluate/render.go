@@ -40,6 +40,18 @@ func days(d *string) string {
 	return v.String()
 }
 
+// overdue renders how long a slipped customer has been overdue: whole
+// days, or hours within the first day (a short grace slips the same day).
+func overdue(d time.Duration) string {
+	if d < time.Hour {
+		return "overdue < 1 h"
+	}
+	if d < 24*time.Hour {
+		return fmt.Sprintf("overdue %d h", d/time.Hour)
+	}
+	return fmt.Sprintf("overdue %d d", d/(24*time.Hour))
+}
+
 func dash(s string) string {
 	if s == "" {
 		return "-"
@@ -47,12 +59,17 @@ func dash(s string) string {
 	return s
 }
 
-// RenderCustomers prints `touchbase customers`.
-func RenderCustomers(w io.Writer, cs []CustomerView, loc *time.Location) error {
+// RenderCustomers prints `touchbase customers` as evaluated at now: a
+// slipped customer's NEXT DUE says how long it is overdue as of now.
+func RenderCustomers(w io.Writer, cs []CustomerView, loc *time.Location, now time.Time) error {
 	tw := table(w)
 	fmt.Fprintln(tw, "ID\tNAME\tSTATE\tNEXT DUE\tLAST IN\tLAST OUT\t30D\t90D\tMEDIAN\tTREND")
 	for _, c := range cs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", c.ID, c.Name, c.State, stamp(c.NextDueAt, loc),
+		due := stamp(c.NextDueAt, loc)
+		if c.OverdueSince != nil {
+			due = overdue(now.Sub(*c.OverdueSince))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", c.ID, c.Name, c.State, due,
 			stamp(c.LastInboundAt, loc), stamp(c.LastOutboundAt, loc), c.Contacts30d, c.Contacts90d, days(c.MedianInterval),
 			dash(string(c.Trend)))
 	}

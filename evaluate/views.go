@@ -34,6 +34,9 @@ type CustomerView struct {
 	Trend          cadence.Trend `json:"trend,omitempty"`
 	Reciprocity    *float64      `json:"reciprocity"` // share of inbound in 90 days
 	NextMeetingAt  *time.Time    `json:"next_meeting_at"`
+	// OverdueSince is when the earliest slipped commitment was due; null
+	// unless the customer has slipped.
+	OverdueSince *time.Time `json:"overdue_since"`
 }
 
 // CustomerDetail is `touchbase customer ID`.
@@ -178,6 +181,7 @@ func customerView(cr cadence.CustomerResult) CustomerView {
 		LastOutboundAt: cadence.TimePtr(o.LastOutboundAt), Contacts30d: o.Contacts30d.Total, Contacts90d: o.Contacts90d.Total,
 		MedianInterval: cadence.DurationString(o.MedianInterval), State: cr.State, NextDueAt: cadence.TimePtr(cr.NextDueAt),
 		RatePerWeek: round2(o.Rate), Trend: o.Trend, NextMeetingAt: cadence.TimePtr(o.NextMeetingAt),
+		OverdueSince: cadence.TimePtr(cr.OverdueSince),
 	}
 	if share, ok := o.Reciprocity(); ok {
 		s := round2(share)

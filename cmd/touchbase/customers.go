@@ -70,7 +70,10 @@ Asks the running daemon over its socket; without one, reads the store.`,
 			if f.asJSON {
 				return printJSON(g.stdout, raw, cs)
 			}
-			return evaluate.RenderCustomers(g.stdout, cs, b.loc())
+			if when.IsZero() {
+				when = clock()
+			}
+			return evaluate.RenderCustomers(g.stdout, cs, b.loc(), when)
 		}),
 	}
 	f.register(cmd, "print a JSON array, one object per customer (SPEC field names)")
