@@ -65,11 +65,15 @@ func RenderCustomers(w io.Writer, cs []CustomerView, loc *time.Location, now tim
 	tw := table(w)
 	fmt.Fprintln(tw, "ID\tNAME\tSTATE\tNEXT DUE\tLAST IN\tLAST OUT\t30D\t90D\tMEDIAN\tTREND")
 	for _, c := range cs {
+		state := string(c.State)
+		if c.Silenced {
+			state += " (silenced)"
+		}
 		due := stamp(c.NextDueAt, loc)
 		if c.OverdueSince != nil {
 			due = overdue(now.Sub(*c.OverdueSince))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", c.ID, c.Name, c.State, due,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", c.ID, c.Name, state, due,
 			stamp(c.LastInboundAt, loc), stamp(c.LastOutboundAt, loc), c.Contacts30d, c.Contacts90d, days(c.MedianInterval),
 			dash(string(c.Trend)))
 	}
@@ -137,6 +141,9 @@ func RenderAlerts(w io.Writer, as []AlertView, loc *time.Location) error {
 		if a.Resolution != "" {
 			state += " (" + a.Resolution + ")"
 		}
+		if a.Silenced {
+			state += " (silenced)"
+		}
 		about := "-"
 		if a.About != nil {
 			about = a.About.Subject
@@ -190,10 +197,10 @@ func RenderUnmatched(w io.Writer, us []UnmatchedView, loc *time.Location) error 
 // RenderSilences prints `touchbase silence list`.
 func RenderSilences(w io.Writer, ss []cadence.Silence, loc *time.Location) error {
 	tw := table(w)
-	fmt.Fprintln(tw, "ID\tCUSTOMER\tCOMMITMENT\tFROM\tUNTIL\tREASON")
+	fmt.Fprintln(tw, "ID\tCUSTOMER\tCOMMITMENT\tFROM\tUNTIL\tAUTHOR\tREASON")
 	for _, s := range ss {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.CustomerID, dash(s.Commitment), stamp(&s.StartsAt, loc),
-			stamp(&s.EndsAt, loc), dash(s.Reason))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.CustomerID, dash(s.Commitment), stamp(&s.StartsAt, loc),
+			stamp(&s.EndsAt, loc), dash(s.Author), dash(s.Reason))
 	}
 	return tw.Flush()
 }
