@@ -87,11 +87,15 @@ func RenderCustomer(w io.Writer, d CustomerDetail) error {
 		loc = time.UTC
 	}
 	tw := table(w)
-	fmt.Fprintf(tw, "%s (%s)\tstate %s\towner %s\ttime zone %s\n", d.Name, d.ID, d.State, dash(d.Owner), d.Timezone)
+	state := string(d.State)
+	if d.Silenced {
+		state += " (silenced)"
+	}
+	fmt.Fprintf(tw, "%s (%s)\tstate %s\towner %s\ttime zone %s\n", d.Name, d.ID, state, dash(d.Owner), d.Timezone)
 	fmt.Fprintf(tw, "evaluated at %s\n\n", d.EvaluatedAt.In(loc).Format(stampLayout))
 	fmt.Fprintln(tw, "COMMITMENT\tTYPE\tSTATE\tDUE\tSLIPS\tLAST\tEXPECTED")
 	for _, c := range d.Commitments {
-		state := string(c.State)
+		state = string(c.State)
 		if c.Silenced {
 			state += " (silenced)"
 		}

@@ -61,6 +61,9 @@ func TestSilences(t *testing.T) {
 			}
 			step("", "silence", "add", "acme/reply", "--until", "1d")
 			step("silence-customers.golden", "customers")
+			if _, out, _ := f.run(path, "customer", "acme"); !strings.Contains(out, "state slipped (silenced)") {
+				t.Errorf("customer acme with every slip silenced:\n%s", out)
+			}
 			var cs []map[string]any
 			if err := json.Unmarshal([]byte(step("", "customers", "--json")), &cs); err != nil || len(cs) == 0 ||
 				cs[0]["state"] != "slipped" || cs[0]["silenced"] != true {
