@@ -55,6 +55,7 @@ type Silence struct {
 	EndsAt     time.Time `json:"ends_at"`
 	Reason     string    `json:"reason,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
+	Author     string    `json:"author,omitempty"` // who added it; "" for silences older than schema v6
 }
 
 // Active reports whether the silence is in force at t: [StartsAt, EndsAt).

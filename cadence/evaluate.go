@@ -41,6 +41,10 @@ type CustomerResult struct {
 	// NextDueAt is the earliest due time among commitments that are ok or
 	// at risk and not already met; zero when none.
 	NextDueAt time.Time
+	// OverdueSince is the earliest due time among slipped commitments:
+	// how long the customer has been waiting, which NextDueAt cannot say
+	// since a slipped commitment is no longer open. Zero when none slipped.
+	OverdueSince time.Time
 }
 
 // Result is what an evaluation found and what it changes.
@@ -168,6 +172,9 @@ func evalCustomer(in *Input, c *Customer, open []Alert, silences []Silence, res 
 		if (cs.State == OK || cs.State == AtRisk) && !cs.Met && !cs.DueAt.IsZero() &&
 			(res.NextDueAt.IsZero() || cs.DueAt.Before(res.NextDueAt)) {
 			res.NextDueAt = cs.DueAt
+		}
+		if cs.State == Slipped && !cs.DueAt.IsZero() && (res.OverdueSince.IsZero() || cs.DueAt.Before(res.OverdueSince)) {
+			res.OverdueSince = cs.DueAt
 		}
 		as := byName[cm.Name]
 		lc.step(&res.Commitments[len(res.Commitments)-1], as)

@@ -7,7 +7,8 @@ import (
 
 // TestCustomerStateAndNextDue: a customer's state is its worst
 // commitment's (slipped > unknown > at_risk > ok, none without any), and
-// its next due time skips what is slipped or already met.
+// its next due time skips what is slipped or already met, and the
+// earliest slipped due time says since when it is overdue.
 func TestCustomerStateAndNextDue(t *testing.T) {
 	weekly := Commitment{Name: "weekly", Type: CadenceType, Kind: Email, Subject: re("Status"), Every: sp("1w")}
 	reply := Commitment{Name: "reply", Type: ReplyType, Within: sp("1bd")}
@@ -26,6 +27,7 @@ func TestCustomerStateAndNextDue(t *testing.T) {
 		stale   Stale
 		want    State
 		nextDue time.Time
+		overdue time.Time // OverdueSince
 	}{
 		{name: "no commitments", want: None},
 		{name: "ok", cms: []Commitment{weekly}, want: OK, nextDue: tb("2026-03-12 10:00")},
@@ -33,7 +35,8 @@ func TestCustomerStateAndNextDue(t *testing.T) {
 		{name: "a met commitment's due is not next", cms: []Commitment{weekly, prepare}, want: OK, nextDue: tb("2026-03-12 10:00")},
 		{name: "unknown is worse than at risk", cms: []Commitment{weekly, reply, nextMeeting}, stale: Stale{{Name: "imap:x", Kind: Email}}, want: Unknown},
 		{name: "slipped is worst", cms: []Commitment{{Name: "daily", Type: CadenceType, Kind: Email, Every: sp("1d")}, reply},
-			stale: Stale{{Name: "caldav:x", Kind: Meeting}}, want: Slipped, nextDue: tb("2026-03-09 15:00")},
+			stale: Stale{{Name: "caldav:x", Kind: Meeting}}, want: Slipped, nextDue: tb("2026-03-09 15:00"),
+			overdue: tb("2026-03-07 15:00")}, // a day after the last mail
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -43,6 +46,9 @@ func TestCustomerStateAndNextDue(t *testing.T) {
 			got := res.Customers[0]
 			if got.State != tc.want || !got.NextDueAt.Equal(tc.nextDue) {
 				t.Errorf("state %s, next due %v; want %s, %v", got.State, got.NextDueAt, tc.want, tc.nextDue)
+			}
+			if !got.OverdueSince.Equal(tc.overdue) {
+				t.Errorf("overdue since %v, want %v", got.OverdueSince, tc.overdue)
 			}
 		})
 	}

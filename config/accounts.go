@@ -59,7 +59,7 @@ func (b *builder) imap(key string, r rawIMAP, email string) *IMAP {
 	}
 	if r.TLSCAFile != "" {
 		m.TLSCAFile = b.path(r.TLSCAFile)
-		b.checkSecretFile(key+".tls_ca_file", m.TLSCAFile)
+		b.checkFile(key+".tls_ca_file", m.TLSCAFile)
 	}
 	return m
 }
@@ -79,7 +79,7 @@ func (b *builder) caldav(key string, r rawCalDAV, email string) *CalDAV {
 	}
 	if r.TLSCAFile != "" {
 		c.TLSCAFile = b.path(r.TLSCAFile)
-		b.checkSecretFile(key+".tls_ca_file", c.TLSCAFile)
+		b.checkFile(key+".tls_ca_file", c.TLSCAFile)
 	}
 	return c
 }

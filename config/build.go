@@ -187,6 +187,10 @@ func (b *builder) spanOK(key, s string) (cadence.Span, bool) {
 	if s == "" {
 		return cadence.Span{}, true
 	}
+	if negative(s) {
+		b.p.add(key, "invalid duration %q: must not be negative", s)
+		return cadence.Span{}, false
+	}
 	sp, err := cadence.ParseSpan(s)
 	if err != nil {
 		b.p.add(key, "%v", err)
@@ -212,6 +216,10 @@ func (b *builder) duration(key, s string) (time.Duration, bool) {
 	if s == "" {
 		return 0, true
 	}
+	if negative(s) {
+		b.p.add(key, "invalid duration %q: must not be negative", s)
+		return 0, false
+	}
 	sp, err := cadence.ParseSpan(s)
 	if err != nil {
 		b.p.add(key, "invalid duration %q: want Go syntax (90m, 36h) or N followed by d or w", s)
@@ -226,6 +234,18 @@ func (b *builder) duration(key, s string) (time.Duration, bool) {
 	return sp.Approx(), true
 }
 
+// negative reports whether s is a length with a minus sign ("-1d"): said
+// plainly, since "want Go syntax" would send the user looking for a
+// syntax error when Go itself reads "-24h".
+func negative(s string) bool {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(s), "-")
+	if !ok {
+		return false
+	}
+	_, err := cadence.ParseSpan(rest)
+	return err == nil
+}
+
 // positiveDuration is duration for keys that must not be zero.
 func (b *builder) positiveDuration(key, s string) time.Duration {
 	d, ok := b.duration(key, s)
@@ -235,9 +255,10 @@ func (b *builder) positiveDuration(key, s string) time.Duration {
 	return d
 }
 
-// readSecretFile reads a secret file to check it; the caller must not keep
-// or print the content. It returns nil after recording a problem.
-func (b *builder) readSecretFile(key, path string) []byte {
+// readFile reads a file the configuration names to check it; the caller
+// must not keep or print the content. It returns nil after recording a
+// problem.
+func (b *builder) readFile(key, path string) []byte {
 	f, err := os.Open(path)
 	if err == nil {
 		defer f.Close()
@@ -260,9 +281,30 @@ func (b *builder) readSecretFile(key, path string) []byte {
 	return nil
 }
 
-// checkSecretFile checks that a secret file is readable and not empty.
+// readSecretFile is readFile for a password, token or webhook key, and
+// warns when the file's mode lets group or others at it: the daemon still
+// runs, but anyone on the host could log in as it or forge its webhooks.
+func (b *builder) readSecretFile(key, path string) []byte {
+	data := b.readFile(key, path)
+	if data == nil {
+		return nil
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		b.p.warn(key, "secret file %q is open to group or others (mode %04o): chmod 600 it", path, fi.Mode().Perm())
+	}
+	return data
+}
+
+// checkSecretFile checks that a secret file is readable, not empty and
+// private to its owner.
 func (b *builder) checkSecretFile(key, path string) {
 	clear(b.readSecretFile(key, path))
+}
+
+// checkFile checks that a file that is not a secret (a CA certificate) is
+// readable and not empty.
+func (b *builder) checkFile(key, path string) {
+	b.readFile(key, path)
 }
 
 // required records a missing value; it reports whether v is set.

@@ -67,10 +67,13 @@ func Load(path string) (*Config, error) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, Errors{syntaxError(path, err)}
 	}
-	p := newProblems(path)
-	if len(doc.Content) > 0 {
-		walker{p}.walk(&doc, rawConfigType, "")
+	if empty(&doc) {
+		// Defaults and the environment cannot supply accounts or
+		// customers, so an empty file is a wrong or truncated one.
+		return nil, Errors{{File: path, Msg: "empty configuration: the file holds no settings (see configs/touchbase.example.yaml)"}}
 	}
+	p := newProblems(path)
+	walker{p}.walk(&doc, rawConfigType, "")
 	checkEnv(p, rawConfigType, "")
 	raw, err := decode(data)
 	if err != nil && len(p.errs) == 0 {
@@ -92,6 +95,16 @@ func Load(path string) (*Config, error) {
 	}
 	cfg.Warnings = p.warnings()
 	return cfg, nil
+}
+
+// empty reports whether a parsed file holds no value: no content at all,
+// only comments, or a lone null ("~").
+func empty(doc *yaml.Node) bool {
+	if len(doc.Content) == 0 {
+		return true
+	}
+	n := doc.Content[0]
+	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
 }
 
 // decodeError marks an error from viper's Unmarshal, after which the raw

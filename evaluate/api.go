@@ -16,12 +16,12 @@ import (
 //
 //	GET    /v1/customers?at=TIME       []CustomerView
 //	GET    /v1/customers/{id}?at=TIME  CustomerDetail (404: unknown ID); &why=true adds what did not count
-//	GET    /v1/alerts?all=true         []AlertView
+//	GET    /v1/alerts?all=true         []AlertView, silenced ones marked
 //	GET    /v1/suggestions             []SuggestionView
 //	GET    /v1/unmatched?since=SPAN    []UnmatchedView (SPAN: 30d by default)
 //	GET    /v1/silences?all=true       []cadence.Silence
-//	POST   /v1/silences                {"targets": [...], "starts_at", "ends_at", "reason"} → []cadence.Silence
-//	DELETE /v1/silences/{id}           204 (404: unknown ID)
+//	POST   /v1/silences                {"targets": [...], "starts_at", "ends_at", "reason", "author"} → []cadence.Silence
+//	DELETE /v1/silences/{id}           204, the silence expired (404: unknown ID, or already ended)
 //
 // TIME is anything ParseTime reads, SPAN anything ParseSince reads.
 func (r *Runner) Routes(mux *http.ServeMux) {
@@ -80,6 +80,7 @@ type SilenceRequest struct {
 	StartsAt time.Time `json:"starts_at,omitzero"`
 	EndsAt   time.Time `json:"ends_at"`
 	Reason   string    `json:"reason,omitempty"`
+	Author   string    `json:"author,omitempty"` // who adds it, recorded with it
 }
 
 func (r *Runner) handleAddSilences(w http.ResponseWriter, req *http.Request) {
@@ -88,7 +89,7 @@ func (r *Runner) handleAddSilences(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid JSON body: " + err.Error()})
 		return
 	}
-	v, err := r.AddSilences(req.Context(), body.Targets, body.StartsAt, body.EndsAt, body.Reason)
+	v, err := r.AddSilences(req.Context(), body.Targets, body.StartsAt, body.EndsAt, body.Reason, body.Author)
 	r.answer(w, v, err)
 }
 

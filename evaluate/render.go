@@ -40,6 +40,18 @@ func days(d *string) string {
 	return v.String()
 }
 
+// overdue renders how long a slipped customer has been overdue: whole
+// days, or hours within the first day (a short grace slips the same day).
+func overdue(d time.Duration) string {
+	if d < time.Hour {
+		return "overdue < 1 h"
+	}
+	if d < 24*time.Hour {
+		return fmt.Sprintf("overdue %d h", d/time.Hour)
+	}
+	return fmt.Sprintf("overdue %d d", d/(24*time.Hour))
+}
+
 func dash(s string) string {
 	if s == "" {
 		return "-"
@@ -47,12 +59,21 @@ func dash(s string) string {
 	return s
 }
 
-// RenderCustomers prints `touchbase customers`.
-func RenderCustomers(w io.Writer, cs []CustomerView, loc *time.Location) error {
+// RenderCustomers prints `touchbase customers` as evaluated at now: a
+// slipped customer's NEXT DUE says how long it is overdue as of now.
+func RenderCustomers(w io.Writer, cs []CustomerView, loc *time.Location, now time.Time) error {
 	tw := table(w)
 	fmt.Fprintln(tw, "ID\tNAME\tSTATE\tNEXT DUE\tLAST IN\tLAST OUT\t30D\t90D\tMEDIAN\tTREND")
 	for _, c := range cs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", c.ID, c.Name, c.State, stamp(c.NextDueAt, loc),
+		state := string(c.State)
+		if c.Silenced {
+			state += " (silenced)"
+		}
+		due := stamp(c.NextDueAt, loc)
+		if c.OverdueSince != nil {
+			due = overdue(now.Sub(*c.OverdueSince))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", c.ID, c.Name, state, due,
 			stamp(c.LastInboundAt, loc), stamp(c.LastOutboundAt, loc), c.Contacts30d, c.Contacts90d, days(c.MedianInterval),
 			dash(string(c.Trend)))
 	}
@@ -66,11 +87,15 @@ func RenderCustomer(w io.Writer, d CustomerDetail) error {
 		loc = time.UTC
 	}
 	tw := table(w)
-	fmt.Fprintf(tw, "%s (%s)\tstate %s\towner %s\ttime zone %s\n", d.Name, d.ID, d.State, dash(d.Owner), d.Timezone)
+	state := string(d.State)
+	if d.Silenced {
+		state += " (silenced)"
+	}
+	fmt.Fprintf(tw, "%s (%s)\tstate %s\towner %s\ttime zone %s\n", d.Name, d.ID, state, dash(d.Owner), d.Timezone)
 	fmt.Fprintf(tw, "evaluated at %s\n\n", d.EvaluatedAt.In(loc).Format(stampLayout))
 	fmt.Fprintln(tw, "COMMITMENT\tTYPE\tSTATE\tDUE\tSLIPS\tLAST\tEXPECTED")
 	for _, c := range d.Commitments {
-		state := string(c.State)
+		state = string(c.State)
 		if c.Silenced {
 			state += " (silenced)"
 		}
@@ -119,6 +144,9 @@ func RenderAlerts(w io.Writer, as []AlertView, loc *time.Location) error {
 		state := a.State
 		if a.Resolution != "" {
 			state += " (" + a.Resolution + ")"
+		}
+		if a.Silenced {
+			state += " (silenced)"
 		}
 		about := "-"
 		if a.About != nil {
@@ -173,10 +201,10 @@ func RenderUnmatched(w io.Writer, us []UnmatchedView, loc *time.Location) error 
 // RenderSilences prints `touchbase silence list`.
 func RenderSilences(w io.Writer, ss []cadence.Silence, loc *time.Location) error {
 	tw := table(w)
-	fmt.Fprintln(tw, "ID\tCUSTOMER\tCOMMITMENT\tFROM\tUNTIL\tREASON")
+	fmt.Fprintln(tw, "ID\tCUSTOMER\tCOMMITMENT\tFROM\tUNTIL\tAUTHOR\tREASON")
 	for _, s := range ss {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.CustomerID, dash(s.Commitment), stamp(&s.StartsAt, loc),
-			stamp(&s.EndsAt, loc), dash(s.Reason))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.CustomerID, dash(s.Commitment), stamp(&s.StartsAt, loc),
+			stamp(&s.EndsAt, loc), dash(s.Author), dash(s.Reason))
 	}
 	return tw.Flush()
 }

@@ -133,7 +133,7 @@ func TestRunRespectsSilences(t *testing.T) {
 	f := newFixture(t)
 	f.history()
 	f.synced(f.now, "imap:alice", "caldav:alice")
-	if _, err := f.r.AddSilences(t.Context(), []string{"acme/weekly", "globex"}, time.Time{}, f.now.Add(24*time.Hour), "on holiday"); err != nil {
+	if _, err := f.r.AddSilences(t.Context(), []string{"acme/weekly", "globex"}, time.Time{}, f.now.Add(24*time.Hour), "on holiday", "alice"); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.r.Run(t.Context(), f.now); err != nil {
@@ -147,7 +147,7 @@ func TestRunRespectsSilences(t *testing.T) {
 func TestAddSilencesChecksTargets(t *testing.T) {
 	f := newFixture(t)
 	for _, targets := range [][]string{{"nope"}, {"acme/nope"}, {"acme", "nope"}, nil} {
-		_, err := f.r.AddSilences(t.Context(), targets, time.Time{}, f.now.Add(time.Hour), "")
+		_, err := f.r.AddSilences(t.Context(), targets, time.Time{}, f.now.Add(time.Hour), "", "")
 		var arg *ArgError
 		if !errorsAs(err, &arg) {
 			t.Errorf("AddSilences(%q) = %v; want an ArgError", targets, err)

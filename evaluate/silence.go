@@ -21,10 +21,10 @@ type ArgError struct {
 func (e *ArgError) Error() string { return fmt.Sprintf("argument %q: %s", e.Arg, e.Msg) }
 
 // AddSilences mutes each target from starts (zero: now) until until, with
-// a reason. A target is a customer ID ("acme") or a customer's commitment
+// a reason, recording author as who added it. A target is a customer ID ("acme") or a customer's commitment
 // ("acme/weekly"). Every target is checked against the configuration
 // before any is stored: an unknown one is an *ArgError.
-func (r *Runner) AddSilences(ctx context.Context, targets []string, starts, until time.Time, reason string) ([]cadence.Silence, error) {
+func (r *Runner) AddSilences(ctx context.Context, targets []string, starts, until time.Time, reason, author string) ([]cadence.Silence, error) {
 	if len(targets) == 0 {
 		return nil, &ArgError{Msg: "name at least one customer (ID or ID/commitment)"}
 	}
@@ -38,7 +38,7 @@ func (r *Runner) AddSilences(ctx context.Context, targets []string, starts, unti
 		if err != nil {
 			return nil, err
 		}
-		s.StartsAt, s.EndsAt, s.Reason, s.CreatedAt = starts, until, reason, now
+		s.StartsAt, s.EndsAt, s.Reason, s.CreatedAt, s.Author = starts, until, reason, now, author
 		out = append(out, s)
 	}
 	for i, s := range out {
@@ -80,10 +80,11 @@ func (r *Runner) Silences(ctx context.Context, all bool) ([]cadence.Silence, err
 	return ss, err
 }
 
-// RemoveSilence removes a silence by ID; the error wraps
-// store.ErrNoSilence when there is none.
+// RemoveSilence expires a silence by ID: it ends now and stays listed
+// with all. The error wraps store.ErrNoSilence when there is none, or it
+// has already ended.
 func (r *Runner) RemoveSilence(ctx context.Context, id string) error {
-	return r.st.RemoveSilence(ctx, id)
+	return r.st.ExpireSilence(ctx, id, r.Now())
 }
 
 // Location is the configuration's time zone, for parsing and display.

@@ -34,6 +34,13 @@ type CustomerView struct {
 	Trend          cadence.Trend `json:"trend,omitempty"`
 	Reciprocity    *float64      `json:"reciprocity"` // share of inbound in 90 days
 	NextMeetingAt  *time.Time    `json:"next_meeting_at"`
+	// OverdueSince is when the earliest slipped commitment was due; null
+	// unless the customer has slipped.
+	OverdueSince *time.Time `json:"overdue_since"`
+	// Silenced: every commitment in the customer's (worst) state is
+	// silenced, so its at_risk or slipped fires no alert. State keeps the
+	// SPEC's values; tables show "slipped (silenced)".
+	Silenced bool `json:"silenced"`
 }
 
 // CustomerDetail is `touchbase customer ID`.
@@ -178,12 +185,28 @@ func customerView(cr cadence.CustomerResult) CustomerView {
 		LastOutboundAt: cadence.TimePtr(o.LastOutboundAt), Contacts30d: o.Contacts30d.Total, Contacts90d: o.Contacts90d.Total,
 		MedianInterval: cadence.DurationString(o.MedianInterval), State: cr.State, NextDueAt: cadence.TimePtr(cr.NextDueAt),
 		RatePerWeek: round2(o.Rate), Trend: o.Trend, NextMeetingAt: cadence.TimePtr(o.NextMeetingAt),
+		OverdueSince: cadence.TimePtr(cr.OverdueSince), Silenced: worstSilenced(cr),
 	}
 	if share, ok := o.Reciprocity(); ok {
 		s := round2(share)
 		v.Reciprocity = &s
 	}
 	return v
+}
+
+// worstSilenced reports whether the customer's state fires no alert
+// because each commitment in that state is silenced: one unsilenced slip
+// is enough for the customer to be plainly slipped.
+func worstSilenced(cr cadence.CustomerResult) bool {
+	if cr.State != cadence.AtRisk && cr.State != cadence.Slipped {
+		return false
+	}
+	for _, cs := range cr.Commitments {
+		if cs.State == cr.State && !cs.Silenced {
+			return false
+		}
+	}
+	return true
 }
 
 func observedView(o cadence.Observed) ObservedView {
@@ -253,10 +276,14 @@ type AlertView struct {
 	Resolution     string             `json:"resolution,omitempty"`
 	Repeats        int                `json:"repeats"`
 	About          *cadence.Ref       `json:"about,omitempty"`
+	// Silenced: a silence in force covers this firing alert, so it sends
+	// no webhook; SilenceID is that silence (the one ending last).
+	Silenced  bool   `json:"silenced"`
+	SilenceID string `json:"silence_id,omitempty"`
 }
 
 // Alerts lists the firing alerts, or with all every alert, resolved ones
-// too; plus, as alerts of their own, sync sources failing for longer than
+// too, each firing one marked when a silence in force covers it; plus, as alerts of their own, sync sources failing for longer than
 // sync.stale_after (the webhooks send sync.failing for them). Firing
 // alerts come first, slipped before at_risk, then by due time.
 func (r *Runner) Alerts(ctx context.Context, all bool) ([]AlertView, error) {
@@ -268,18 +295,27 @@ func (r *Runner) Alerts(ctx context.Context, all bool) ([]AlertView, error) {
 	for _, c := range r.cfg.Customers {
 		names[c.ID] = c.Name
 	}
+	wall := r.Now()
+	silences, err := r.st.Silences(ctx, wall, false)
+	if err != nil {
+		return nil, fmt.Errorf("read silences for alerts: %w", err)
+	}
 	out := []AlertView{}
 	for _, a := range alerts {
-		out = append(out, AlertView{ID: a.ID, CustomerID: a.CustomerID, CustomerName: names[a.CustomerID], Commitment: a.Commitment,
+		v := AlertView{ID: a.ID, CustomerID: a.CustomerID, CustomerName: names[a.CustomerID], Commitment: a.Commitment,
 			Type: a.Details.Type, State: string(a.State), Period: a.Period, DueAt: cadence.TimePtr(a.DueAt), OpenedAt: a.OpenedAt,
 			LastNotifiedAt: cadence.TimePtr(a.LastNotifiedAt), ResolvedAt: cadence.TimePtr(a.ResolvedAt),
-			Resolution: a.Details.Resolution, Repeats: a.Details.Repeats, About: utcRef(a.Details.About)})
+			Resolution: a.Details.Resolution, Repeats: a.Details.Repeats, About: utcRef(a.Details.About)}
+		if a.Open() {
+			v.SilenceID = silencedBy(silences, a, wall)
+			v.Silenced = v.SilenceID != ""
+		}
+		out = append(out, v)
 	}
 	sources, err := r.st.Sources(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read source health: %w", err)
 	}
-	wall := r.Now()
 	for _, s := range sources {
 		if s.FailingSince.IsZero() || wall.Sub(s.FailingSince) < r.staleAfter() {
 			continue
@@ -294,6 +330,21 @@ func (r *Runner) Alerts(ctx context.Context, all bool) ([]AlertView, error) {
 		return cmp.Compare(timeOr(a.DueAt, a.OpenedAt).UnixNano(), timeOr(b.DueAt, b.OpenedAt).UnixNano())
 	})
 	return out, nil
+}
+
+// silencedBy is the ID of the silence in force at now that covers the
+// alert, the one ending last when several do; "" when none does.
+func silencedBy(ss []cadence.Silence, a cadence.Alert, now time.Time) string {
+	var by *cadence.Silence
+	for i, s := range ss {
+		if s.CustomerID == a.CustomerID && s.Covers(a.Commitment) && s.Active(now) && (by == nil || s.EndsAt.After(by.EndsAt)) {
+			by = &ss[i]
+		}
+	}
+	if by == nil {
+		return ""
+	}
+	return by.ID
 }
 
 func alertRank(state string) int {

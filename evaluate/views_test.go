@@ -39,7 +39,7 @@ func TestCustomersView(t *testing.T) {
 	}
 	golden(t, "customers.json", indent(t, cs))
 	var buf bytes.Buffer
-	if err := RenderCustomers(&buf, cs, f.r.Location()); err != nil {
+	if err := RenderCustomers(&buf, cs, f.r.Location(), f.now); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "customers.txt", buf.Bytes())

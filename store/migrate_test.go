@@ -21,7 +21,9 @@ func TestMigrationKeepsMail(t *testing.T) {
 		mail("a@acme.test", at, cadence.Counts, "ann@acme.test", "bob@example.test"),
 		mail("b@acme.test", at.Add(time.Hour), cadence.Bulk, "news@acme.test", "bob@example.test", "carl@acme.test"),
 	}
-	for from := 1; from < latestVersion(); from++ {
+	// saveOld writes participants to their own table, which v5 dropped:
+	// from v5 on, mail is written as it is now.
+	for from := 1; from < 5; from++ {
 		dir := t.TempDir()
 		s, err := open(ctx, dir, from)
 		if err != nil {
@@ -135,5 +137,35 @@ func saveOld(t *testing.T, s *Store, account, folder string, mails []cadence.Int
 	if _, err := s.db.Exec(`INSERT INTO imap_folders (account, folder, uid_validity, uid_next, synced_at) VALUES (?, ?, 1, ?, 0)`,
 		account, folder, uidNext); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMigrationKeepsSilences: silences stored before v6 survive with no
+// author, and new ones record theirs.
+func TestMigrationKeepsSilences(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	s, err := open(ctx, dir, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	if _, err := s.db.Exec(`INSERT INTO silences (id, customer_id, commitment, starts_at, ends_at, reason, created_at)
+		VALUES ('sil_00000001', 'acme', '', ?, ?, 'holiday', ?)`, ms(start), ms(start.Add(time.Hour)), ms(start)); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err = Open(ctx, dir); err != nil {
+		t.Fatalf("migrate from 5: %v", err)
+	}
+	defer s.Close()
+	added, err := s.AddSilence(ctx, cadence.Silence{CustomerID: "acme", StartsAt: start, EndsAt: start.Add(time.Hour), Author: "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Silences(ctx, start, true)
+	if err != nil || len(got) != 2 || got[0].ID != "sil_00000001" || got[0].Author != "" || got[0].Reason != "holiday" ||
+		got[1].ID != added.ID || got[1].Author != "bob" {
+		t.Errorf("silences after migration = %+v, %v; want the old one without author, then bob's", got, err)
 	}
 }

@@ -35,8 +35,9 @@ func (s *Store) AddSilence(ctx context.Context, sl cadence.Silence) (cadence.Sil
 	sl.ID = "sil_" + hex.EncodeToString(b)
 	sl.StartsAt, sl.EndsAt, sl.CreatedAt = sl.StartsAt.UTC().Truncate(time.Millisecond),
 		sl.EndsAt.UTC().Truncate(time.Millisecond), sl.CreatedAt.UTC().Truncate(time.Millisecond)
-	_, err := s.db.ExecContext(ctx, `INSERT INTO silences (id, customer_id, commitment, starts_at, ends_at, reason, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, sl.ID, sl.CustomerID, sl.Commitment, ms(sl.StartsAt), ms(sl.EndsAt), sl.Reason, ms(sl.CreatedAt))
+	_, err := s.db.ExecContext(ctx, `INSERT INTO silences (id, customer_id, commitment, starts_at, ends_at, reason, created_at, author)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, sl.ID, sl.CustomerID, sl.Commitment, ms(sl.StartsAt), ms(sl.EndsAt), sl.Reason, ms(sl.CreatedAt),
+		sl.Author)
 	if err != nil {
 		return sl, fmt.Errorf("add silence for %s: %w", sl.CustomerID, err)
 	}
@@ -44,15 +45,16 @@ func (s *Store) AddSilence(ctx context.Context, sl cadence.Silence) (cadence.Sil
 }
 
 // Silences returns the silences that have not ended at t (active or yet
-// to start), or with all every silence; ordered by start.
+// to start), or with all every silence; ordered by start, then
+// as added (IDs are random, so they would shuffle silences starting together).
 func (s *Store) Silences(ctx context.Context, t time.Time, all bool) ([]cadence.Silence, error) {
-	q := `SELECT id, customer_id, commitment, starts_at, ends_at, reason, created_at FROM silences`
+	q := `SELECT id, customer_id, commitment, starts_at, ends_at, reason, created_at, author FROM silences`
 	args := []any{}
 	if !all {
 		q += ` WHERE ends_at > ?`
 		args = append(args, ms(t))
 	}
-	rows, err := s.db.QueryContext(ctx, q+` ORDER BY starts_at, id`, args...)
+	rows, err := s.db.QueryContext(ctx, q+` ORDER BY starts_at, rowid`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list silences: %w", err)
 	}
@@ -61,7 +63,7 @@ func (s *Store) Silences(ctx context.Context, t time.Time, all bool) ([]cadence.
 	for rows.Next() {
 		var sl cadence.Silence
 		var starts, ends, created int64
-		if err := rows.Scan(&sl.ID, &sl.CustomerID, &sl.Commitment, &starts, &ends, &sl.Reason, &created); err != nil {
+		if err := rows.Scan(&sl.ID, &sl.CustomerID, &sl.Commitment, &starts, &ends, &sl.Reason, &created, &sl.Author); err != nil {
 			return nil, fmt.Errorf("list silences: %w", err)
 		}
 		sl.StartsAt, sl.EndsAt, sl.CreatedAt = fromMS(starts), fromMS(ends), fromMS(created)
@@ -73,14 +75,26 @@ func (s *Store) Silences(ctx context.Context, t time.Time, all bool) ([]cadence.
 	return out, nil
 }
 
-// RemoveSilence deletes a silence; ErrNoSilence when there is none with id.
-func (s *Store) RemoveSilence(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM silences WHERE id = ?`, id)
+// ExpireSilence ends a silence at now (ends_at, and starts_at for one yet
+// to start, become now) rather than deleting it, so that it
+// stays in Silences(all) as a record of who muted what. ErrNoSilence when
+// there is no silence with id or it has already ended.
+func (s *Store) ExpireSilence(ctx context.Context, id string, at time.Time) error {
+	now := ms(at.UTC().Truncate(time.Millisecond))
+	res, err := s.db.ExecContext(ctx, `UPDATE silences SET ends_at = ?, starts_at = MIN(starts_at, ?)
+		WHERE id = ? AND ends_at > ?`, now, now, id, now)
 	if err != nil {
-		return fmt.Errorf("remove silence %s: %w", id, err)
+		return fmt.Errorf("expire silence %s: %w", id, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("remove silence %s: %w", id, ErrNoSilence)
+	if n, _ := res.RowsAffected(); n > 0 {
+		return nil
 	}
-	return nil
+	var found int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM silences WHERE id = ?`, id).Scan(&found); err != nil {
+		return fmt.Errorf("expire silence %s: %w", id, err)
+	}
+	if found > 0 {
+		return fmt.Errorf("expire silence %s: it has already ended: %w", id, ErrNoSilence)
+	}
+	return fmt.Errorf("expire silence %s: %w", id, ErrNoSilence)
 }

@@ -24,8 +24,10 @@ func newCheckCmd(g *globals) *cobra.Command {
 		Short: "Validate the configuration (and with --connect, log in to every source)",
 		Long: `Validate the configuration and print a summary of it. Every problem is
 printed, one per line, naming the file, line and key; the exit status is 2
-when there is any. Warnings (doubtful values the daemon accepts, like a
-customer domain below another customer's) are printed to stderr as
+when there is any; an empty file is one ("empty configuration"). Warnings
+(doubtful values the daemon accepts, like a customer domain below another
+customer's, or a password_file, secret_file or token_file that group or
+others can read) are printed to stderr as
 "warning: KEY: MESSAGE" and leave the exit status 0. With --connect, also log in to every source and report
 each one; exit status 1 when a source cannot be reached.`,
 		Args: cobra.NoArgs,

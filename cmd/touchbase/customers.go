@@ -48,6 +48,9 @@ func newCustomersCmd(g *globals) *cobra.Command {
 		Long: `One row per configured customer: its worst commitment state and next due
 time, the last inbound and outbound contact, the counted interactions in the
 last 30 and 90 days, the median interval between contact days and the trend.
+A slipped customer's NEXT DUE says how long it is overdue ("overdue 9 d"),
+and its state reads "slipped (silenced)" when silences cover every slipped
+commitment; --json has "overdue_since" and "silenced".
 
 With --at, evaluate as of another moment: a forecast of what will have
 slipped by then. TIME is RFC 3339, a date (its end, in the configured time
@@ -70,7 +73,10 @@ Asks the running daemon over its socket; without one, reads the store.`,
 			if f.asJSON {
 				return printJSON(g.stdout, raw, cs)
 			}
-			return evaluate.RenderCustomers(g.stdout, cs, b.loc())
+			if when.IsZero() {
+				when = clock()
+			}
+			return evaluate.RenderCustomers(g.stdout, cs, b.loc(), when)
 		}),
 	}
 	f.register(cmd, "print a JSON array, one object per customer (SPEC field names)")

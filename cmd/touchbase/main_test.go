@@ -84,6 +84,10 @@ func TestCheck(t *testing.T) {
 			name: "missing file", args: []string{"check", "--config", "testdata/nope.yaml"}, wantCode: 2,
 			wantErr: []string{"testdata/nope.yaml: cannot read config"}, wantNoOut: true, wantErrLen: 1,
 		},
+		{
+			name: "empty file", args: []string{"check", "--config", "testdata/empty.yaml"}, wantCode: 2,
+			wantErr: []string{"testdata/empty.yaml: empty configuration"}, wantNoOut: true, wantErrLen: 1,
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -330,7 +334,7 @@ func TestCheckConfigFixtures(t *testing.T) {
 				t.Errorf("exit %d, stdout %q; want 0 and the summary", code, out)
 			}
 			var expected strings.Builder
-			for line := range strings.Lines(string(want)) {
+			for line := range strings.Lines(strings.ReplaceAll(string(want), "<testdata>", abs)) {
 				expected.WriteString("warning: " + line)
 			}
 			if errOut != expected.String() {

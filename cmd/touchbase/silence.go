@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,8 +36,8 @@ in the store.`,
 
 func newSilenceAddCmd(g *globals) *cobra.Command {
 	var (
-		f                   dataFlags
-		until, from, reason string
+		f                           dataFlags
+		until, from, reason, author string
 	)
 	cmd := &cobra.Command{
 		Use:   "add ID... --until TIME [--reason TEXT] [--from TIME]",
@@ -44,7 +45,8 @@ func newSilenceAddCmd(g *globals) *cobra.Command {
 		Long: `Mute each target until --until: a customer ID ("acme") mutes all its
 commitments, "acme/weekly" one commitment. Every target is checked against
 the configuration before any silence is stored; an unknown one is a usage
-error (exit status 2). The silence starts now, or at --from.
+error (exit status 2). The silence starts now, or at --from. It records
+--author (default: $USER) as who added it.
 
 TIME is RFC 3339, a date (through its end, in the configured time zone), a
 local "2006-01-02 15:04", or a length from now (36h, 2d, 1w, 3bd). A
@@ -53,12 +55,13 @@ Prints the silences created, with their IDs for ` + "`silence remove`" + `.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: dataRunE(g, &f, func(ctx context.Context, b *backend, args []string) error {
 			req, err := silenceRequest(b, args, from, until, reason)
+			req.Author = author
 			if err != nil {
 				return err
 			}
 			ss, raw, err := ask(ctx, b, apiReq{method: http.MethodPost, path: "/v1/silences", body: req},
 				func(ctx context.Context, r *evaluate.Runner) ([]cadence.Silence, error) {
-					return r.AddSilences(ctx, req.Targets, req.StartsAt, req.EndsAt, req.Reason)
+					return r.AddSilences(ctx, req.Targets, req.StartsAt, req.EndsAt, req.Reason, req.Author)
 				})
 			if err != nil {
 				return err
@@ -73,6 +76,7 @@ Prints the silences created, with their IDs for ` + "`silence remove`" + `.`,
 	cmd.Flags().StringVar(&until, "until", "", "end of the silence (required)")
 	cmd.Flags().StringVar(&from, "from", "", "start of the silence (default: now)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why, shown with the silence")
+	cmd.Flags().StringVar(&author, "author", os.Getenv("USER"), "who adds the silence, recorded with it")
 	return cmd
 }
 
@@ -136,10 +140,10 @@ func newSilenceRemoveCmd(g *globals) *cobra.Command {
 	var f dataFlags
 	cmd := &cobra.Command{
 		Use:   "remove SILENCE_ID",
-		Short: "Remove a silence (its alerts fire again at the next evaluation)",
-		Long: `Remove a silence by its ID (see ` + "`silence list`" + `). An ID that does not
-exist — never did, or was removed meanwhile — is a runtime failure (exit
-status 1).`,
+		Short: "Expire a silence now (its alerts fire again at the next evaluation)",
+		Long: `Expire a silence by its ID (see ` + "`silence list`" + `): it ends now, and stays
+in ` + "`silence list --all`" + ` as a record. An ID that does not exist, or whose
+silence has already ended, is a runtime failure (exit status 1).`,
 		Args: cobra.ExactArgs(1),
 		RunE: dataRunE(g, &f, func(ctx context.Context, b *backend, args []string) error {
 			id := args[0]
@@ -150,7 +154,7 @@ status 1).`,
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(g.stdout, "silence %s removed\n", id)
+			_, err = fmt.Fprintf(g.stdout, "silence %s expired\n", id)
 			return err
 		}),
 	}
