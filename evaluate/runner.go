@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -45,6 +46,8 @@ type Runner struct {
 	hist     *cadence.History // the book's last commit
 	seq      int64            // the change-log position hist is current as of
 	prunedAt int64            // the position the change log was last pruned to
+
+	fixedStart atomic.Pointer[time.Time] // the history start once the store holds it
 }
 
 // New builds a Runner for cfg. It does no I/O.
@@ -269,7 +272,13 @@ func (r *Runner) prune(ctx context.Context) {
 // sources that have not synced yet leave every commitment that needs them
 // unknown meanwhile, so no alert carries it. Only a pass fixes it.
 func (r *Runner) historyStart(ctx context.Context, health []store.SourceStatus, wall time.Time, pass bool) (time.Time, error) {
+	if t := r.fixedStart.Load(); t != nil {
+		return *t, nil // fixed for good: no read per pass
+	}
 	if t, ok, err := r.st.HistoryStart(ctx); err != nil || ok {
+		if ok {
+			r.fixedStart.Store(&t)
+		}
 		return t, err
 	}
 	backfill := r.cfg.Sync.Backfill
@@ -287,7 +296,11 @@ func (r *Runner) historyStart(ctx context.Context, health []store.SourceStatus, 
 	if !pass || !r.firstSyncsDone(health) {
 		return start, nil // a query writes nothing
 	}
-	return r.st.FixHistoryStart(ctx, start)
+	fixed, err := r.st.FixHistoryStart(ctx, start)
+	if err == nil {
+		r.fixedStart.Store(&fixed)
+	}
+	return fixed, err
 }
 
 // firstSyncsDone reports whether every configured source has synced

@@ -117,6 +117,7 @@ func (s *Store) ApplyCalDAV(ctx context.Context, ch CalDAVChanges, now time.Time
 	err := s.tx(ctx, func(sqlTx *sql.Tx) error {
 		res = CalDAVResult{}
 		tx := newPreparedTx(sqlTx)
+		defer tx.close()
 		bulk, err := putCalDAVObjects(ctx, tx, ch.Account, ch.Calendar, ch.Put, now, &res)
 		if err != nil {
 			return err

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -15,7 +14,6 @@ import (
 // 32766 parameters; beyond a few hundred rows the gain is nil).
 const (
 	meetingRowsPerStmt = 100 // interactions: 14 columns
-	caldavRowsPerStmt  = 250 // sources, objects: 4 or 5
 )
 
 // meetingRow is one occurrence to write, with the copy it comes from.
@@ -66,8 +64,8 @@ func putCalDAVObjects(ctx context.Context, tx execer, account, calendar string, 
 
 // findMeetings sets the IDs of the rows whose key is stored.
 func findMeetings(ctx context.Context, tx execer, rows []*meetingRow) error {
-	for start := 0; start < len(rows); start += caldavRowsPerStmt {
-		chunk := rows[start:min(start+caldavRowsPerStmt, len(rows))]
+	for start := 0; start < len(rows); start += rowsPerStmt {
+		chunk := rows[start:min(start+rowsPerStmt, len(rows))]
 		keys := make([]any, len(chunk))
 		byKey := make(map[string]*meetingRow, len(chunk))
 		for i, r := range chunk {
@@ -123,8 +121,8 @@ func writeMeetings(ctx context.Context, tx execer, rows []*meetingRow, now time.
 		if err != nil {
 			return fmt.Errorf("insert meetings: %w", err)
 		}
-		ids, err := scanKeyIDs(q)
-		if err != nil {
+		ids := map[string]int64{}
+		if err := scanIDs(q, ids); err != nil {
 			return fmt.Errorf("insert meetings: %w", err)
 		}
 		for key, id := range ids {
@@ -168,26 +166,11 @@ func finishCalDAVObjects(ctx context.Context, tx execer, account, calendar strin
 	return nil
 }
 
-// scanKeyIDs reads (id, key) rows into a map by key.
-func scanKeyIDs(rows *sql.Rows) (map[string]int64, error) {
-	defer rows.Close()
-	ids := map[string]int64{}
-	for rows.Next() {
-		var id int64
-		var key string
-		if err := rows.Scan(&id, &key); err != nil {
-			return nil, err
-		}
-		ids[key] = id
-	}
-	return ids, rows.Err()
-}
-
 // insertMany runs prefix + rows + suffix over values, width values a row,
-// at most caldavRowsPerStmt rows a statement.
+// at most rowsPerStmt rows a statement.
 func insertMany(ctx context.Context, tx execer, prefix string, width int, values []any, suffix string) error {
-	for start := 0; start < len(values); start += width * caldavRowsPerStmt {
-		chunk := values[start:min(start+width*caldavRowsPerStmt, len(values))]
+	for start := 0; start < len(values); start += width * rowsPerStmt {
+		chunk := values[start:min(start+width*rowsPerStmt, len(values))]
 		if _, err := tx.ExecContext(ctx, prefix+rowsOf(width, len(chunk)/width)+suffix, chunk...); err != nil {
 			return err
 		}
@@ -196,7 +179,4 @@ func insertMany(ctx context.Context, tx execer, prefix string, width int, values
 }
 
 // rowsOf returns n rows of width placeholders: "(?, ?), (?, ?)".
-func rowsOf(width, n int) string {
-	row := "(" + placeholders(width) + ")"
-	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
-}
+func rowsOf(width, n int) string { return repeatRow("("+placeholders(width)+")", n) }

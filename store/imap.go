@@ -113,7 +113,7 @@ func (s *Store) SaveMail(ctx context.Context, account, folder string, mails []ca
 // few hundred rows the gain is nil.
 const (
 	mailRowsPerStmt = 100 // interactions: 11 parameters each
-	rowsPerStmt     = 250 // sources: 4
+	rowsPerStmt     = 250 // sources, CalDAV objects: 4 or 5
 )
 
 // saveMails is upsertInteraction (replace = false) for many mails at once,
@@ -122,7 +122,7 @@ const (
 // the order written and, for each, whether it was new to the store (of
 // several copies of one key, the first).
 func saveMails(ctx context.Context, tx *sql.Tx, mails []cadence.Interaction, account, locator string, now time.Time) ([]*cadence.Interaction, []bool, error) {
-	stmts := stmtCache{tx: tx, stmts: map[string]*sql.Stmt{}}
+	stmts := newPreparedTx(tx)
 	defer stmts.close()
 	// Rows go in in key order, sources in ID order: the keys (Message-IDs)
 	// are random, and B-tree inserts in order touch each index page once
@@ -139,14 +139,14 @@ func saveMails(ctx context.Context, tx *sql.Tx, mails []cadence.Interaction, acc
 	stored := map[int64]string{} // packed participants of the interactions stored before
 	for start := 0; start < len(sorted); start += mailRowsPerStmt {
 		end := min(start+mailRowsPerStmt, len(sorted))
-		if err := insertMails(ctx, &stmts, sorted[start:end], account, now, known, stored, ids[start:end], created[start:end]); err != nil {
+		if err := insertMails(ctx, stmts, sorted[start:end], account, now, known, stored, ids[start:end], created[start:end]); err != nil {
 			return nil, nil, err
 		}
 	}
-	if err := mergeCopies(ctx, &stmts, sorted, ids, created, stored); err != nil {
+	if err := mergeCopies(ctx, stmts, sorted, ids, created, stored); err != nil {
 		return nil, nil, err
 	}
-	if err := insertCopies(ctx, &stmts, sorted, ids, created, account, locator); err != nil {
+	if err := insertCopies(ctx, stmts, sorted, ids, created, account, locator); err != nil {
 		return nil, nil, err
 	}
 	return sorted, created, nil
@@ -157,7 +157,7 @@ func saveMails(ctx context.Context, tx *sql.Tx, mails []cadence.Interaction, acc
 // count (a group's List-Id copy) count when this copy does: a mail counts
 // when any copy counts, whichever was read first. The mails are sorted by
 // key, so copies of one interaction are adjacent.
-func insertCopies(ctx context.Context, stmts *stmtCache, mails []*cadence.Interaction, ids []int64, created []bool, account, locator string) error {
+func insertCopies(ctx context.Context, stmts *preparedTx, mails []*cadence.Interaction, ids []int64, created []bool, account, locator string) error {
 	sources := make([]any, 0, 4*len(mails))
 	var counted []any // IDs of interactions stored as filtered that this batch has a counting copy of
 	for i := 0; i < len(mails); {
@@ -173,7 +173,7 @@ func insertCopies(ctx context.Context, stmts *stmtCache, mails []*cadence.Intera
 		}
 		i = j
 	}
-	if err := insertRows(ctx, stmts, `INSERT OR IGNORE INTO interaction_sources (interaction_id, account, locator, filter) VALUES `, 4, sources); err != nil {
+	if err := insertMany(ctx, stmts, `INSERT OR IGNORE INTO interaction_sources (interaction_id, account, locator, filter) VALUES `, 4, sources, ""); err != nil {
 		return fmt.Errorf("insert sources: %w", err)
 	}
 	for start := 0; start < len(counted); start += rowsPerStmt {
@@ -190,7 +190,7 @@ func insertCopies(ctx context.Context, stmts *stmtCache, mails []*cadence.Intera
 // stored), or one this batch created from an earlier copy. The mails are
 // sorted by key, so copies of one interaction are adjacent. A first sync
 // without copies writes nothing here.
-func mergeCopies(ctx context.Context, stmts *stmtCache, mails []*cadence.Interaction, ids []int64, created []bool, stored map[int64]string) error {
+func mergeCopies(ctx context.Context, stmts *preparedTx, mails []*cadence.Interaction, ids []int64, created []bool, stored map[int64]string) error {
 	for i := 0; i < len(mails); {
 		j := i + 1
 		for j < len(mails) && ids[j] == ids[i] {
@@ -228,7 +228,7 @@ func mergeCopies(ctx context.Context, stmts *stmtCache, mails []*cadence.Interac
 // created. known holds the IDs of the keys seen so far in the batch, and
 // gains the chunk's; stored gains the packed participants of those stored
 // before the batch.
-func insertMails(ctx context.Context, stmts *stmtCache, chunk []*cadence.Interaction, account string, now time.Time, known map[string]int64, stored map[int64]string, ids []int64, created []bool) error {
+func insertMails(ctx context.Context, stmts *preparedTx, chunk []*cadence.Interaction, account string, now time.Time, known map[string]int64, stored map[int64]string, ids []int64, created []bool) error {
 	const cols = 11
 	args := make([]any, 0, cols*len(chunk))
 	for _, in := range chunk {
@@ -238,7 +238,7 @@ func insertMails(ctx context.Context, stmts *stmtCache, chunk []*cadence.Interac
 		args = append(args, in.Key, string(in.Kind), ms(in.At), in.Subject, in.Sender, account,
 			in.MessageID, in.InReplyTo, strings.Join(in.References, " "), string(in.Filter), PackParticipants(in.Participants))
 	}
-	insert, err := stmts.get(ctx, `INSERT OR IGNORE INTO interactions
+	insert, err := stmts.prepare(ctx, `INSERT OR IGNORE INTO interactions
 		(key, kind, at, subject, sender, account, message_id, in_reply_to, refs, filter, people, first_seen)
 		VALUES `+repeatRow(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `+fmt.Sprint(ms(now))+`)`, len(chunk))+`
 		RETURNING id, key`)
@@ -314,48 +314,6 @@ func scanStored(rows *sql.Rows, ids map[string]int64, people map[int64]string) e
 		ids[key], people[id] = id, packed
 	}
 	return rows.Err()
-}
-
-// insertRows runs prefix followed by rows of width values each, in
-// statements of at most rowsPerStmt rows.
-func insertRows(ctx context.Context, stmts *stmtCache, prefix string, width int, values []any) error {
-	row := "(" + placeholders(width) + ")"
-	for start := 0; start < len(values); start += width * rowsPerStmt {
-		chunk := values[start:min(start+width*rowsPerStmt, len(values))]
-		stmt, err := stmts.get(ctx, prefix+repeatRow(row, len(chunk)/width))
-		if err != nil {
-			return err
-		}
-		if _, err := stmt.ExecContext(ctx, chunk...); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// stmtCache prepares each distinct statement once per transaction: the
-// full-size multi-row statements repeat, and parsing them is costly.
-type stmtCache struct {
-	tx    *sql.Tx
-	stmts map[string]*sql.Stmt
-}
-
-func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
-	if s, ok := c.stmts[query]; ok {
-		return s, nil
-	}
-	s, err := c.tx.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	c.stmts[query] = s
-	return s, nil
-}
-
-func (c *stmtCache) close() {
-	for _, s := range c.stmts {
-		s.Close()
-	}
 }
 
 // repeatRow returns n copies of row, comma-separated.

@@ -17,9 +17,8 @@ type execer interface {
 // SQLite driver compiles every statement it is given afresh: writing tens
 // of thousands of calendar occurrences with a handful of statements each
 // spent half its time in SQLite's parser (bench/caldav profile).
-// Statements close with the transaction. (imap.go's stmtCache does the
-// same for its multi-row inserts; this one serves the helpers written
-// against execer. Merge the two once both writers have settled.)
+// Both bulk writers (mail and calendar) use it; close releases the
+// statements when the transaction is done.
 type preparedTx struct {
 	tx    *sql.Tx
 	stmts map[string]*sql.Stmt
@@ -39,6 +38,12 @@ func (c *preparedTx) prepare(ctx context.Context, query string) (*sql.Stmt, erro
 	}
 	c.stmts[query] = st
 	return st, nil
+}
+
+func (c *preparedTx) close() {
+	for _, st := range c.stmts {
+		st.Close()
+	}
 }
 
 func (c *preparedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {

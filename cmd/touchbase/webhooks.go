@@ -78,12 +78,22 @@ func webhooksRunE(g *globals, fn func(ctx context.Context, b *backend, d *webhoo
 		if err != nil {
 			return err
 		}
-		d, err := webhooks.New(b.cfg.Webhooks, st, b.log, nil, webhooks.WithClock(clock))
+		d, err := newDispatcher(b, st)
 		if err != nil {
-			return &exitError{code: exitUsage, err: fmt.Errorf("%s: %w", b.cfg.Path, err)}
+			return err
 		}
 		return fn(ctx, b, d, args)
 	})
+}
+
+// newDispatcher builds the Dispatcher of the configured endpoints over st;
+// a configuration it refuses is a usage error.
+func newDispatcher(b *backend, st *store.Store) (*webhooks.Dispatcher, error) {
+	d, err := webhooks.New(b.cfg.Webhooks, st, b.log, nil, webhooks.WithClock(clock))
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: fmt.Errorf("%s: %w", b.cfg.Path, err)}
+	}
+	return d, nil
 }
 
 func newWebhooksListCmd(g *globals) *cobra.Command {
@@ -145,9 +155,9 @@ is logged.`,
 			if err != nil {
 				return err
 			}
-			d, err := webhooks.New(b.cfg.Webhooks, st, b.log, nil, webhooks.WithClock(clock))
+			d, err := newDispatcher(b, st)
 			if err != nil {
-				return &exitError{code: exitUsage, err: fmt.Errorf("%s: %w", b.cfg.Path, err)}
+				return err
 			}
 			status, err := d.Test(ctx, name)
 			if status != 0 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -25,7 +26,7 @@ func renderWhy(w io.Writer, d evaluate.CustomerDetail) error {
 		}
 		return t.In(loc).Format(whyLayout)
 	}
-	fmt.Fprintf(w, "%s (%s): %s; owner %s; times in %s; evaluated at %s\n", d.Name, d.ID, d.State, orDash(d.Owner),
+	fmt.Fprintf(w, "%s (%s): %s; owner %s; times in %s; evaluated at %s\n", d.Name, d.ID, d.State, cmp.Or(d.Owner, "-"),
 		d.Timezone, at(&d.EvaluatedAt))
 	for _, c := range d.Commitments {
 		state := string(c.State)
@@ -73,7 +74,7 @@ func renderWhy(w io.Writer, d evaluate.CustomerDetail) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "WHEN\tKIND\tDIRECTION\tREASON\tFROM\tSUBJECT")
 	for _, n := range d.NotCounted {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", at(&n.At), n.Kind, orDash(string(n.Direction)), n.Reason, orDash(n.Sender), n.Subject)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", at(&n.At), n.Kind, cmp.Or(string(n.Direction), "-"), n.Reason, cmp.Or(n.Sender, "-"), n.Subject)
 	}
 	return tw.Flush()
 }
@@ -88,11 +89,4 @@ func refLine(r *cadence.Ref, at func(*time.Time) string) string {
 		what = string(r.Direction) + " " + what
 	}
 	return fmt.Sprintf("%s %s %q", at(&r.At), what, r.Subject)
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
