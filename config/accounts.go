@@ -12,7 +12,7 @@ import (
 	"golang.org/x/net/idna"
 )
 
-func (b *builder) accounts(rs []rawAccount) []Account {
+func (b *builder) accounts(rs []rawAccount, dataDir string) []Account {
 	out := make([]Account, 0, len(rs))
 	names := map[string]string{}
 	for i, r := range rs {
@@ -33,6 +33,7 @@ func (b *builder) accounts(rs []rawAccount) []Account {
 		if r.CalDAV != nil {
 			a.CalDAV = b.caldav(key+".caldav", *r.CalDAV, a.Email)
 		}
+		a.OAuth = b.oauth(key, r, a.Name, dataDir)
 		out = append(out, a)
 	}
 	return out
@@ -43,11 +44,11 @@ func (b *builder) imap(key string, r rawIMAP, email string) *IMAP {
 		Addr:     r.Addr,
 		TLS:      b.oneOf(key+".tls", r.TLS, TLSImplicit, "TLS mode", TLSImplicit, TLSStartTLS, TLSNone),
 		Username: r.Username,
-		Password: b.secret(key, r.Secret),
-		Auth:     b.oneOf(key+".auth", r.Auth, AuthPlain, "auth mechanism", AuthPlain, AuthXOAuth2),
+		Auth:     b.oneOf(key+".auth", r.Auth, AuthPlain, "auth mechanism", AuthPlain, AuthXOAuth2, AuthOAuth2),
 		Folders:  r.Folders,
 		MaxConns: b.atLeast1(key+".max_connections", r.MaxConns, DefaultIMAPMaxConns),
 	}
+	m.Password = b.authSecret(key, r.Auth, r.Secret)
 	if b.required(key+".addr", r.Addr) {
 		b.hostPort(key+".addr", r.Addr)
 	}
@@ -68,8 +69,9 @@ func (b *builder) caldav(key string, r rawCalDAV, email string) *CalDAV {
 	c := &CalDAV{
 		URL:       r.URL,
 		Username:  r.Username,
-		Password:  b.secret(key, r.Secret),
+		Password:  b.authSecret(key, r.Auth, r.Secret),
 		Calendars: r.Calendars,
+		Auth:      b.oneOf(key+".auth", r.Auth, AuthBasic, "auth mechanism", AuthBasic, AuthOAuth2),
 	}
 	if b.required(key+".url", r.URL) {
 		b.url(key+".url", r.URL)
@@ -82,6 +84,22 @@ func (b *builder) caldav(key string, r rawCalDAV, email string) *CalDAV {
 		b.checkFile(key+".tls_ca_file", c.TLSCAFile)
 	}
 	return c
+}
+
+// authSecret is the password source of a block: none with auth: oauth2,
+// where `touchbase auth login` gets the token.
+func (b *builder) authSecret(key, auth string, r rawSecret) Secret {
+	if auth != AuthOAuth2 {
+		return b.secret(key, r)
+	}
+	for _, f := range []struct{ name, v string }{
+		{"password_file", r.PasswordFile}, {"password_command", r.PasswordCommand}, {"password_env", r.PasswordEnv},
+	} {
+		if f.v != "" {
+			b.p.add(key+"."+f.name, "not used with auth: oauth2 (the token comes from `touchbase auth login`)")
+		}
+	}
+	return Secret{}
 }
 
 var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

@@ -41,7 +41,7 @@ func (b *builder) build(r rawConfig) *Config {
 		Holidays:      b.holidayCountry("holidays", r.Holidays),
 		ExtraHolidays: b.extraHolidays("extra_holidays", r.ExtraHolidays),
 	}
-	c.Accounts = b.accounts(r.Accounts)
+	c.Accounts = b.accounts(r.Accounts, c.DataDir)
 	c.InternalDomains = b.internalDomains(r.InternalDomains, c.Accounts)
 	c.Policies = b.policies(r.Policies)
 	rs := resolver{

@@ -64,6 +64,9 @@ type Account struct {
 	Email  string // lower-case
 	IMAP   *IMAP  // nil when not configured
 	CalDAV *CalDAV
+	// OAuth is set when the imap or caldav block (or both) has auth:
+	// oauth2: the account then signs in once, for both.
+	OAuth *OAuth
 }
 
 // TLS modes for IMAP.
@@ -73,10 +76,15 @@ const (
 	TLSNone     = "none"
 )
 
-// IMAP auth mechanisms.
+// Auth mechanisms. IMAP: plain (default), xoauth2 (a token from the
+// password source) or oauth2; CalDAV: basic (default) or oauth2.
 const (
 	AuthPlain   = "plain"
 	AuthXOAuth2 = "xoauth2"
+	AuthBasic   = "basic"
+	// AuthOAuth2 is Touchbase's own OAuth 2.0 client: `touchbase auth
+	// login` signs in, the daemon refreshes the token (package oauth).
+	AuthOAuth2 = "oauth2"
 )
 
 // IMAP is an account's mail server.
@@ -86,7 +94,7 @@ type IMAP struct {
 	TLSCAFile string // extra CA bundle (PEM) for private CAs
 	Username  string
 	Password  Secret
-	Auth      string   // AuthPlain (default) or AuthXOAuth2
+	Auth      string   // AuthPlain (default), AuthXOAuth2 or AuthOAuth2
 	Folders   []string // names or special-use attributes like `\Sent`; default INBOX and \Sent
 	// MaxConns caps the connections a sync pass opens to read folders in
 	// parallel (DefaultIMAPMaxConns when unset, at least 1). IDLE's
@@ -103,9 +111,10 @@ const DefaultIMAPMaxConns = 2
 type CalDAV struct {
 	URL       string
 	Username  string
-	Password  Secret
+	Password  Secret // zero with AuthOAuth2
 	TLSCAFile string
 	Calendars []string // names (display name or last path segment); default all
+	Auth      string   // AuthBasic (default) or AuthOAuth2
 }
 
 // Webhook is one endpoint that receives events.

@@ -162,7 +162,7 @@ func TestLoadExample(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load(%s): %v", path, err)
 	}
-	want := map[string]int{"accounts": 2, "customers": 3, "policies": 8, "webhooks": 2}
+	want := map[string]int{"accounts": 4, "customers": 3, "policies": 8, "webhooks": 2}
 	got := map[string]int{
 		"accounts": len(cfg.Accounts), "customers": len(cfg.Customers),
 		"policies": len(cfg.Policies), "webhooks": len(cfg.Webhooks),
@@ -263,8 +263,11 @@ func dump(c *Config) string {
 		if m := a.IMAP; m != nil {
 			p("  imap addr=%s tls=%s auth=%s user=%s password=%s folders=%q max_connections=%d ca=%q", m.Addr, m.TLS, m.Auth, m.Username, m.Password, m.Folders, m.MaxConns, m.TLSCAFile)
 		}
+		if o := a.OAuth; o != nil {
+			p("  %s", o)
+		}
 		if d := a.CalDAV; d != nil {
-			p("  caldav url=%s user=%s password=%s calendars=%q ca=%q", d.URL, d.Username, d.Password, d.Calendars, d.TLSCAFile)
+			p("  caldav url=%s user=%s password=%s calendars=%q ca=%q auth=%s", d.URL, d.Username, d.Password, d.Calendars, d.TLSCAFile, d.Auth)
 		}
 	}
 	for _, cu := range c.Customers {

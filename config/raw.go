@@ -75,6 +75,7 @@ type rawIMAP struct {
 	Folders   []string  `mapstructure:"folders"`
 	MaxConns  *int      `mapstructure:"max_connections"`
 	Secret    rawSecret `mapstructure:",squash"`
+	OAuth     rawOAuth  `mapstructure:",squash"`
 }
 
 type rawCalDAV struct {
@@ -82,7 +83,28 @@ type rawCalDAV struct {
 	Username  string    `mapstructure:"username"`
 	TLSCAFile string    `mapstructure:"tls_ca_file"`
 	Calendars []string  `mapstructure:"calendars"`
+	Auth      string    `mapstructure:"auth"`
 	Secret    rawSecret `mapstructure:",squash"`
+	OAuth     rawOAuth  `mapstructure:",squash"`
+}
+
+// rawOAuth is what `auth: oauth2` needs, on an imap or a caldav block.
+type rawOAuth struct {
+	Provider         string   `mapstructure:"provider"`
+	ClientID         string   `mapstructure:"client_id"`
+	ClientSecretFile string   `mapstructure:"client_secret_file"`
+	Tenant           string   `mapstructure:"tenant"`
+	Scopes           []string `mapstructure:"scopes"`
+	AuthURL          string   `mapstructure:"auth_url"`
+	DeviceAuthURL    string   `mapstructure:"device_auth_url"`
+	TokenURL         string   `mapstructure:"token_url"`
+	RevokeURL        string   `mapstructure:"revoke_url"`
+}
+
+// set reports whether any key of the block is set.
+func (r rawOAuth) set() bool {
+	return r.Provider != "" || r.ClientID != "" || r.ClientSecretFile != "" || r.Tenant != "" ||
+		len(r.Scopes) > 0 || r.AuthURL != "" || r.DeviceAuthURL != "" || r.TokenURL != "" || r.RevokeURL != ""
 }
 
 type rawCustomer struct {

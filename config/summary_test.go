@@ -12,7 +12,7 @@ func TestSummary(t *testing.T) {
 	}
 	got := c.Summary()
 	for _, want := range []string{
-		"accounts:  2 (2 imap, 1 caldav)\n",
+		"accounts:  4 (4 imap, 2 caldav)\n",
 		"customers: 3\n",
 		"policies:  8\n",
 		"webhooks:  2\n",
@@ -55,7 +55,8 @@ func TestLookups(t *testing.T) {
 	}{
 		{"alice", "alice@example.com", true},
 		{"bob", "bob@example.com", true},
-		{"carol", "", false},
+		{"carol", "carol@example.com", true},
+		{"erin", "", false},
 	} {
 		a, ok := c.Account(tc.name)
 		if ok != tc.found || a.Email != tc.email {

@@ -68,7 +68,7 @@ func TestCheck(t *testing.T) {
 	}{
 		{
 			name: "example config", args: []string{"check", "--config", "../../configs/touchbase.example.yaml"},
-			wantOut: []string{"configs/touchbase.example.yaml", "accounts:  2 (2 imap, 1 caldav)", "customers: 3", "webhooks:  2"},
+			wantOut: []string{"configs/touchbase.example.yaml", "accounts:  4 (4 imap, 2 caldav)", "customers: 3", "webhooks:  2"},
 		},
 		{
 			name: "every problem of a broken config", args: []string{"check", "--config", "testdata/broken.yaml"}, wantCode: 2,
