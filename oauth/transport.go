@@ -1,0 +1,37 @@
+package oauth
+
+import "net/http"
+
+// Transport returns an http.RoundTripper that sends each request through
+// base with `Authorization: Bearer` and the account's current access token
+// (RFC 6750 section 2.1). A 401 answer expires the token, so that the next
+// request refreshes the grant. base nil means http.DefaultTransport.
+func (c *Client) Transport(base http.RoundTripper) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return &bearer{c: c, base: base}
+}
+
+type bearer struct {
+	c    *Client
+	base http.RoundTripper
+}
+
+// RoundTrip implements http.RoundTripper; it leaves req unchanged.
+func (b *bearer) RoundTrip(req *http.Request) (*http.Response, error) {
+	tok, err := b.c.Token(req.Context())
+	if err != nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, err
+	}
+	r := req.Clone(req.Context())
+	r.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := b.base.RoundTrip(r)
+	if err == nil && resp.StatusCode == http.StatusUnauthorized {
+		b.c.Expire(tok)
+	}
+	return resp, err
+}
