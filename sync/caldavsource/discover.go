@@ -14,6 +14,8 @@ import (
 	"github.com/emersion/go-webdav"
 	"github.com/emersion/go-webdav/caldav"
 	"go.uber.org/zap"
+
+	"github.com/touchbase/touchbase/config"
 )
 
 // calendarInfo is one calendar collection as listed in the home set.
@@ -25,7 +27,18 @@ type calendarInfo struct {
 	syncToken string // RFC 6578 DAV:sync-token, "" when unsupported
 }
 
-var errUnauthorized = errors.New("authentication failed (401): check username and password")
+var (
+	errUnauthorized  = errors.New("authentication failed (401): check username and password")
+	errBearerRefused = errors.New("the server refused the OAuth access token (401): check the scopes and that the calendar URL belongs to the signed-in account; the next pass refreshes the token")
+)
+
+// unauthorized is the error for a 401 answer, by auth mechanism.
+func (s *Source) unauthorized() error {
+	if s.acct.CalDAV.Auth == config.AuthOAuth2 {
+		return errBearerRefused
+	}
+	return errUnauthorized
+}
 
 // homeSet finds the calendar home set from the configured URL (RFC 4791
 // 6.2.1 via RFC 5397 current-user-principal), with go-webdav's client.
@@ -43,7 +56,7 @@ func (s *Source) homeSet(ctx context.Context, c *davClient) (string, error) {
 	principal, err := wc.FindCurrentUserPrincipal(ctx)
 	if err != nil {
 		if c.lastStatus == http.StatusUnauthorized {
-			return "", errUnauthorized
+			return "", s.unauthorized()
 		}
 		if ctx.Err() != nil || c.lastStatus == 0 {
 			return "", fmt.Errorf("find current-user-principal: %w", err)
@@ -58,7 +71,7 @@ func (s *Source) homeSet(ctx context.Context, c *davClient) (string, error) {
 	home, err := cc.FindCalendarHomeSet(ctx, principal)
 	if err != nil {
 		if c.lastStatus == http.StatusUnauthorized {
-			return "", errUnauthorized
+			return "", s.unauthorized()
 		}
 		if ctx.Err() != nil || c.lastStatus == 0 {
 			return "", fmt.Errorf("find calendar-home-set of %s: %w", principal, err)
@@ -88,7 +101,7 @@ func (s *Source) calendars(ctx context.Context, c *davClient, stats counters) (c
 	if err != nil {
 		s.home = "" // rediscover next time: the home set may have moved
 		if statusCode(err) == http.StatusUnauthorized {
-			return nil, nil, errUnauthorized
+			return nil, nil, s.unauthorized()
 		}
 		return nil, nil, fmt.Errorf("list calendars: %w", err)
 	}
@@ -176,7 +189,7 @@ func (s *Source) calendarStates(ctx context.Context, c *davClient) ([]calendarIn
 			names(nsDAV, "resourcetype", "sync-token"), names(nsCS, "getctag")...)}})
 		switch code := statusCode(err); {
 		case code == http.StatusUnauthorized:
-			return nil, errUnauthorized
+			return nil, s.unauthorized()
 		case code == http.StatusNotFound || code == http.StatusGone || code == http.StatusForbidden:
 			return nil, fmt.Errorf("%w: %v", errRelist, err)
 		case err != nil:

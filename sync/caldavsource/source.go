@@ -37,6 +37,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/touchbase/touchbase/config"
+	"github.com/touchbase/touchbase/oauth"
 	"github.com/touchbase/touchbase/store"
 )
 
@@ -65,7 +66,10 @@ type Source struct {
 
 // New returns the source of acct's calendars. acct.CalDAV must be set;
 // defaultTZ places floating times and all-day events (nil means UTC).
-func New(acct config.Account, sync config.Sync, defaultTZ *time.Location, st *store.Store, log *zap.Logger) (*Source, error) {
+// With auth: oauth2, tokens must give the account's OAuth client: every
+// request then carries `Authorization: Bearer` (RFC 6750) instead of basic
+// auth.
+func New(acct config.Account, sync config.Sync, defaultTZ *time.Location, st *store.Store, log *zap.Logger, tokens ...*oauth.Client) (*Source, error) {
 	if acct.CalDAV == nil {
 		return nil, fmt.Errorf("account %s has no caldav settings", acct.Name)
 	}
@@ -79,6 +83,12 @@ func New(acct config.Account, sync config.Sync, defaultTZ *time.Location, st *st
 	hc, err := newHTTPClient(acct.CalDAV.TLSCAFile)
 	if err != nil {
 		return nil, fmt.Errorf("account %s: %w", acct.Name, err)
+	}
+	if acct.CalDAV.Auth == config.AuthOAuth2 {
+		if len(tokens) == 0 || tokens[0] == nil {
+			return nil, fmt.Errorf("account %s: auth: oauth2 without an oauth client", acct.Name)
+		}
+		hc.Transport = tokens[0].Transport(hc.Transport)
 	}
 	if defaultTZ == nil {
 		defaultTZ = time.UTC
@@ -108,6 +118,10 @@ func (s *Source) Name() string { return "caldav:" + s.acct.Name }
 // (a password_command may print a fresh one each time).
 func (s *Source) client(ctx context.Context) (*davClient, error) {
 	c := &davClient{hc: s.hc, base: s.base, user: s.acct.CalDAV.Username}
+	if s.acct.CalDAV.Auth == config.AuthOAuth2 {
+		c.user = "" // the transport adds the bearer token
+		return c, nil
+	}
 	if !s.acct.CalDAV.Password.IsZero() {
 		pass, err := s.acct.CalDAV.Password.Value(ctx)
 		if err != nil {

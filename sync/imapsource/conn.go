@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -112,7 +113,7 @@ func tlsConfig(addr, caFile string) (*tls.Config, error) {
 func (s *Source) dial(ctx context.Context, handler *imapclient.UnilateralDataHandler) (*session, error) {
 	// The secret first: an OAuth helper may take its time, and the server
 	// would not wait for it on an open connection.
-	secret, err := s.imap.Password.Value(ctx)
+	secret, err := s.secret(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("log in to %s as %s: %w", s.imap.Addr, s.imap.Username, err)
 	}
@@ -161,6 +162,8 @@ func (s *Source) login(sess *session, secret string) error {
 	var err error
 	c := sess.c
 	switch {
+	case s.imap.Auth == config.AuthOAuth2:
+		err = s.authenticateOAuth(c, secret)
 	case s.imap.Auth == config.AuthXOAuth2:
 		if !c.Caps().Has(imap.AuthCap("XOAUTH2")) {
 			return errors.New("server does not offer AUTH=XOAUTH2")
@@ -182,6 +185,37 @@ func (s *Source) login(sess *session, secret string) error {
 	}
 	sess.caps = caps
 	return nil
+}
+
+// secret is the password, or with auth: oauth2 a fresh access token.
+func (s *Source) secret(ctx context.Context) (string, error) {
+	if s.imap.Auth == config.AuthOAuth2 {
+		return s.oauth.Token(ctx)
+	}
+	return s.imap.Password.Value(ctx)
+}
+
+// authenticateOAuth authenticates with an OAuth 2.0 access token: with
+// OAUTHBEARER (RFC 7628) when the server offers it, else XOAUTH2 (Gmail
+// offers both, Microsoft 365 only XOAUTH2). A refused token is expired, so
+// that the next connection refreshes the grant.
+func (s *Source) authenticateOAuth(c *imapclient.Client, token string) error {
+	var err error
+	switch caps := c.Caps(); {
+	case caps.Has(imap.AuthCap(sasl.OAuthBearer)):
+		host, portStr, _ := net.SplitHostPort(s.imap.Addr)
+		port, _ := strconv.Atoi(portStr)
+		err = c.Authenticate(sasl.NewOAuthBearerClient(&sasl.OAuthBearerOptions{
+			Username: s.imap.Username, Token: token, Host: host, Port: port}))
+	case caps.Has(imap.AuthCap("XOAUTH2")):
+		err = c.Authenticate(&xoauth2{user: s.imap.Username, token: token})
+	default:
+		return errors.New("server offers neither AUTH=OAUTHBEARER nor AUTH=XOAUTH2")
+	}
+	if err != nil {
+		s.oauth.Expire(token)
+	}
+	return err
 }
 
 // xoauth2 is the XOAUTH2 SASL mechanism (Google, Microsoft 365), which

@@ -27,6 +27,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/touchbase/touchbase/config"
+	"github.com/touchbase/touchbase/oauth"
 	"github.com/touchbase/touchbase/store"
 )
 
@@ -51,6 +52,8 @@ type Source struct {
 	log  *zap.Logger
 	tls  *tls.Config
 	now  func() time.Time
+	// oauth gives access tokens with auth: oauth2; nil otherwise.
+	oauth *oauth.Client
 	// batch is how many messages one store transaction takes (batchSize;
 	// tests make it small to see checkpoints).
 	batch int
@@ -70,16 +73,26 @@ const keepFor = 10 * time.Minute
 // the source's logger (the caller names the source in it). New reads the
 // TLS CA file but neither connects nor touches the store, which may be nil
 // when the source is only Checked.
-func New(acct config.Account, sync config.Sync, st *store.Store, log *zap.Logger) (*Source, error) {
+//
+// With auth: oauth2, tokens must give the account's OAuth client (the one
+// its CalDAV source shares).
+func New(acct config.Account, sync config.Sync, st *store.Store, log *zap.Logger, tokens ...*oauth.Client) (*Source, error) {
 	if acct.IMAP == nil {
 		return nil, fmt.Errorf("account %s: no imap settings", acct.Name)
+	}
+	var oc *oauth.Client
+	if len(tokens) > 0 {
+		oc = tokens[0]
+	}
+	if acct.IMAP.Auth == config.AuthOAuth2 && oc == nil {
+		return nil, fmt.Errorf("account %s: auth: oauth2 without an oauth client", acct.Name)
 	}
 	tlsCfg, err := tlsConfig(acct.IMAP.Addr, acct.IMAP.TLSCAFile)
 	if err != nil {
 		return nil, fmt.Errorf("account %s: %w", acct.Name, err)
 	}
 	name := "imap:" + acct.Name
-	s := &Source{name: name, acct: acct, imap: *acct.IMAP, sync: sync, st: st, tls: tlsCfg, now: time.Now, batch: batchSize, log: log}
+	s := &Source{name: name, acct: acct, imap: *acct.IMAP, sync: sync, st: st, tls: tlsCfg, now: time.Now, batch: batchSize, log: log, oauth: oc}
 	if s.imap.TLS == config.TLSNone {
 		s.log.Warn("imap without tls: password and mail headers cross the network in clear", zap.String(keyAddr, s.imap.Addr))
 	}
