@@ -13,6 +13,7 @@ import (
 	"github.com/touchbase/touchbase/daemon"
 	"github.com/touchbase/touchbase/dashboard"
 	"github.com/touchbase/touchbase/evaluate"
+	"github.com/touchbase/touchbase/oauth"
 	"github.com/touchbase/touchbase/store"
 	"github.com/touchbase/touchbase/sync/caldavsource"
 	"github.com/touchbase/touchbase/sync/imapsource"
@@ -27,15 +28,25 @@ func planBuilder(reg prometheus.Registerer) func(*config.Config, *store.Store, *
 	return func(cfg *config.Config, st *store.Store, log *zap.Logger) (*daemon.Plan, error) {
 		plan := &daemon.Plan{}
 		for _, acct := range cfg.Accounts {
+			// One OAuth client per account: its sources share the grant,
+			// so a refresh (which may rotate the refresh token) happens once.
+			var tokens []*oauth.Client
+			if acct.OAuth != nil {
+				oc, err := oauth.New(acct)
+				if err != nil {
+					return nil, err
+				}
+				tokens = append(tokens, oc)
+			}
 			if acct.IMAP != nil {
-				src, err := imapsource.New(acct, cfg.Sync, st, log.With(zap.String("source", "imap:"+acct.Name)))
+				src, err := imapsource.New(acct, cfg.Sync, st, log.With(zap.String("source", "imap:"+acct.Name)), tokens...)
 				if err != nil {
 					return nil, fmt.Errorf("account %s: %w", acct.Name, err)
 				}
 				plan.Sources = append(plan.Sources, src)
 			}
 			if acct.CalDAV != nil {
-				src, err := caldavsource.New(acct, cfg.Sync, cfg.Timezone, st, log.With(zap.String("source", "caldav:"+acct.Name)))
+				src, err := caldavsource.New(acct, cfg.Sync, cfg.Timezone, st, log.With(zap.String("source", "caldav:"+acct.Name)), tokens...)
 				if err != nil {
 					return nil, fmt.Errorf("account %s: %w", acct.Name, err)
 				}

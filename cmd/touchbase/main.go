@@ -70,7 +70,7 @@ func newRoot(g *globals) *cobra.Command {
 	root.AddCommand(newDaemonCmd(g), newRunCmd(g), newCheckCmd(g), newStatusCmd(g), newVersionCmd(g))
 	root.AddCommand(newDemoCmd(g))
 	root.AddCommand(newCustomersCmd(g), newCustomerCmd(g), newAlertsCmd(g), newSilenceCmd(g), newWebhooksCmd(g), newSuggestCmd(g),
-		newUnmatchedCmd(g))
+		newUnmatchedCmd(g), newAuthCmd(g))
 	return root
 }
 
