@@ -172,10 +172,21 @@ func (c *Client) Expire(token string) {
 }
 
 // usable reports whether f's access token can be used for refreshMargin
-// more. A token without expiry counts as valid until a server refuses it.
+// more (or half its lifetime, for tokens that live less than twice the
+// margin). A token without expiry counts as valid until a server refuses
+// it.
 func (c *Client) usable(f *tokenFile) bool {
-	return f.AccessToken != "" && f.AccessToken != c.rejected &&
-		(f.Expiry.IsZero() || c.now().Add(refreshMargin).Before(f.Expiry))
+	if f.AccessToken == "" || f.AccessToken == c.rejected {
+		return false
+	}
+	if f.Expiry.IsZero() {
+		return true
+	}
+	margin := refreshMargin
+	if issued := cmp.Or(f.RefreshedAt, f.SignedInAt); !issued.IsZero() {
+		margin = min(margin, f.Expiry.Sub(issued)/2)
+	}
+	return c.now().Add(margin).Before(f.Expiry)
 }
 
 // load reads the token file, or returns the copy read before when the

@@ -7,11 +7,13 @@
 package oauthtest
 
 import (
+	"bufio"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -279,4 +281,27 @@ func random() string {
 	b := make([]byte, 12)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Browse plays the user's browser for the browser flow: it reads the
+// sign-in instructions from r until the authorization URL of this server
+// appears, opens it and follows the redirect back to the client's
+// loopback listener. It returns that last answer's status, and keeps
+// draining r so the writer never blocks.
+func (s *Server) Browse(r io.Reader) (int, error) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if !strings.HasPrefix(line, s.URL+AuthorizePath+"?") {
+			continue
+		}
+		go io.Copy(io.Discard, r)
+		resp, err := http.Get(line)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	return 0, fmt.Errorf("no authorization URL of %s in the output", s.URL)
 }
