@@ -35,6 +35,9 @@ type memServer struct {
 	refuse    string                                      // a calendar-query containing it answers 501
 	delay     time.Duration                               // added to every multiget, and per write of a query's answer
 	requests  []string
+	// bearer, when set, makes the server take only bearer tokens (RFC
+	// 6750), mapping a valid one to its user ("" for an invalid one).
+	bearer func(token string) string
 }
 
 type userKey struct{}
@@ -44,6 +47,21 @@ func newMemServer(t testing.TB, users map[string]string) *memServer {
 	h := &caldav.Handler{Backend: memBackend{s}}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user, pass, ok := r.BasicAuth()
+		s.mu.Lock()
+		bearer := s.bearer
+		s.mu.Unlock()
+		if bearer != nil {
+			tok, isBearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if user = ""; isBearer {
+				user = bearer(tok)
+			}
+			if user == "" {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="test", error="invalid_token"`)
+				http.Error(w, "unauthorized", http.StatusUnauthorized)
+				return
+			}
+			ok, pass = true, s.users[user]
+		}
 		if !ok || s.users[user] != pass {
 			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
 			http.Error(w, "unauthorized", http.StatusUnauthorized)

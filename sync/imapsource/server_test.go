@@ -44,6 +44,9 @@ type serverOptions struct {
 	specialUse bool     // report \Sent etc. in LIST
 	mechs      []string // SASL mechanisms; nil: the default (PLAIN)
 	sentName   string   // name of the \Sent folder; default "Sent"
+	// token says whether an OAuth access token is valid (XOAUTH2 and
+	// OAUTHBEARER); nil accepts testToken only.
+	token func(string) bool
 }
 
 // rev2Caps is a modern server: LIST-STATUS, ESEARCH, SPECIAL-USE.
@@ -207,6 +210,14 @@ func (s *testSASLSession) Authenticate(mech string) (sasl.Server, error) {
 	switch mech {
 	case "XOAUTH2":
 		return &xoauth2Server{sess: &s.testSession}, nil
+	case sasl.OAuthBearer:
+		return sasl.NewOAuthBearerServer(func(o sasl.OAuthBearerOptions) *sasl.OAuthBearerError {
+			if o.Username != testUser || !s.srv.validToken(o.Token) {
+				return &sasl.OAuthBearerError{Status: "invalid_token", Schemes: "bearer"}
+			}
+			s.UserSession = imapmemserver.NewUserSession(s.srv.user)
+			return nil
+		}), nil
 	case "PLAIN":
 		return sasl.NewPlainServer(func(_, user, pass string) error { return s.Login(user, pass) }), nil
 	}
@@ -225,12 +236,20 @@ func (x *xoauth2Server) Next(resp []byte) ([]byte, bool, error) {
 		return nil, true, imapserver.ErrAuthFailed
 	}
 	parts := strings.Split(string(resp), "\x01")
-	if len(parts) == 4 && parts[0] == "user="+testUser && parts[1] == "auth=Bearer "+testToken {
+	if len(parts) == 4 && parts[0] == "user="+testUser && strings.HasPrefix(parts[1], "auth=Bearer ") &&
+		x.sess.srv.validToken(strings.TrimPrefix(parts[1], "auth=Bearer ")) {
 		x.sess.UserSession = imapmemserver.NewUserSession(x.sess.srv.user)
 		return nil, true, nil
 	}
 	x.failed = true
 	return []byte(`{"status":"401","schemes":"bearer","scope":"https://mail.example/"}`), false, nil
+}
+
+func (s *testServer) validToken(tok string) bool {
+	if s.opts.token != nil {
+		return s.opts.token(tok)
+	}
+	return tok == testToken
 }
 
 // newSource returns a Source for the test server at addr, with a fresh
