@@ -144,7 +144,12 @@ func (c *Client) browserLogin(ctx context.Context, cfg *oauth2.Config, out io.Wr
 		codes <- res
 	})}
 	go srv.Serve(ln)
-	defer srv.Close()
+	defer func() {
+		// Shutdown, not Close: the browser's page must still be sent.
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
 	if in != nil {
 		go readPasted(ctx, in, state, codes)
 	}

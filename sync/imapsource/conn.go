@@ -111,6 +111,15 @@ func tlsConfig(addr, caFile string) (*tls.Config, error) {
 // and logs in. handler receives unilateral data (IDLE notifications); it
 // may be nil. The connection is closed if ctx ends while dialing.
 func (s *Source) dial(ctx context.Context, handler *imapclient.UnilateralDataHandler) (*session, error) {
+	sess, err := s.dialOnce(ctx, handler)
+	if errors.Is(err, errTokenRenewed) {
+		return s.dialOnce(ctx, handler)
+	}
+	return sess, err
+}
+
+// dialOnce is one connection attempt of dial.
+func (s *Source) dialOnce(ctx context.Context, handler *imapclient.UnilateralDataHandler) (*session, error) {
 	// The secret first: an OAuth helper may take its time, and the server
 	// would not wait for it on an open connection.
 	secret, err := s.secret(ctx)
@@ -148,7 +157,7 @@ func (s *Source) dial(ctx context.Context, handler *imapclient.UnilateralDataHan
 		return nil, fmt.Errorf("connect to %s: %w", s.imap.Addr, ctxErr(ctx, err))
 	}
 	sess := &session{c: c, raw: raw}
-	if err := s.login(sess, secret); err != nil {
+	if err := s.login(ctx, sess, secret); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("log in to %s as %s: %w", s.imap.Addr, s.imap.Username, ctxErr(ctx, err))
 	}
@@ -158,12 +167,12 @@ func (s *Source) dial(ctx context.Context, handler *imapclient.UnilateralDataHan
 
 // login authenticates with the configured mechanism, then reads the
 // capabilities the server offers to logged-in clients.
-func (s *Source) login(sess *session, secret string) error {
+func (s *Source) login(ctx context.Context, sess *session, secret string) error {
 	var err error
 	c := sess.c
 	switch {
 	case s.imap.Auth == config.AuthOAuth2:
-		err = s.authenticateOAuth(c, secret)
+		err = s.authenticateOAuth(ctx, c, secret)
 	case s.imap.Auth == config.AuthXOAuth2:
 		if !c.Caps().Has(imap.AuthCap("XOAUTH2")) {
 			return errors.New("server does not offer AUTH=XOAUTH2")
@@ -195,11 +204,17 @@ func (s *Source) secret(ctx context.Context) (string, error) {
 	return s.imap.Password.Value(ctx)
 }
 
+// errTokenRenewed: the server refused an access token before its expiry
+// (revoked); a fresh one is ready, for a new connection.
+var errTokenRenewed = errors.New("the server refused the OAuth access token; renewed it")
+
 // authenticateOAuth authenticates with an OAuth 2.0 access token: with
 // OAUTHBEARER (RFC 7628) when the server offers it, else XOAUTH2 (Gmail
-// offers both, Microsoft 365 only XOAUTH2). A refused token is expired, so
-// that the next connection refreshes the grant.
-func (s *Source) authenticateOAuth(c *imapclient.Client, token string) error {
+// offers both, Microsoft 365 only XOAUTH2). A refused token may have been
+// revoked before its expiry: it is expired and the grant refreshed at
+// once, so that a revoked grant says so; when a new token came, the error
+// is errTokenRenewed and dial tries once more on a new connection.
+func (s *Source) authenticateOAuth(ctx context.Context, c *imapclient.Client, token string) error {
 	var err error
 	switch caps := c.Caps(); {
 	case caps.Has(imap.AuthCap(sasl.OAuthBearer)):
@@ -212,8 +227,16 @@ func (s *Source) authenticateOAuth(c *imapclient.Client, token string) error {
 	default:
 		return errors.New("server offers neither AUTH=OAUTHBEARER nor AUTH=XOAUTH2")
 	}
-	if err != nil {
-		s.oauth.Expire(token)
+	if err == nil {
+		return nil
+	}
+	s.oauth.Expire(token)
+	fresh, terr := s.oauth.Token(ctx)
+	switch {
+	case terr != nil:
+		return terr
+	case fresh != token:
+		return fmt.Errorf("%w: %v", errTokenRenewed, err)
 	}
 	return err
 }
