@@ -378,7 +378,8 @@ func TestLogout(t *testing.T) {
 	}
 }
 
-// TestTransport sends the bearer token and expires it on a 401.
+// TestTransport sends the bearer token; on a 401 it renews the token and
+// sends the request (body included) once more.
 func TestTransport(t *testing.T) {
 	s := oauthtest.New(t, "touchbase")
 	c := newClient(t, s, config.FlowDevice)
@@ -393,17 +394,20 @@ func TestTransport(t *testing.T) {
 	defer api.Close()
 	hc := &http.Client{Transport: c.Transport(nil)}
 	for range 2 {
-		req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, api.URL, nil)
+		req, _ := http.NewRequestWithContext(context.Background(), "PROPFIND", api.URL, strings.NewReader("<propfind/>"))
 		resp, err := hc.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("status %d, want 200 after the retry", resp.StatusCode)
+		}
 		if req.Header.Get("Authorization") != "" {
 			t.Error("the transport changed the caller's request")
 		}
 	}
-	if len(auths) != 2 || !strings.HasPrefix(auths[0], "Bearer at-") || auths[0] == auths[1] || countRefreshes(s) != 1 {
-		t.Errorf("Authorization headers %q after %d refreshes; want two bearer tokens, the second refreshed", auths, countRefreshes(s))
+	if len(auths) != 3 || !strings.HasPrefix(auths[0], "Bearer at-") || auths[0] == auths[1] || auths[1] != auths[2] || countRefreshes(s) != 1 {
+		t.Errorf("Authorization headers %q after %d refreshes; want a refused token, then a renewed one twice", auths, countRefreshes(s))
 	}
 }
