@@ -32,6 +32,7 @@ hides them; --silenced shows them, marked "(silenced)", and --json gives
 what the store holds now (no new mail arrives in a forecast), with the
 silences in force then. Alerts not open now are marked "(forecast)" and
 OPENED says when they would open; --json gives "forecast": true.
+
 ` + timeHelp + `
 
 --owner, --state and --tier keep the alerts that match (each flag

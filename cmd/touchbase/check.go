@@ -209,7 +209,7 @@ func effective(cfg *config.Config) []effectiveView {
 
 // renderEffective prints `check --effective`: one row per commitment.
 func renderEffective(p printer, vs []effectiveView) error {
-	t := newTable(col{name: "CUSTOMER"}, col{name: "TIER"}, col{name: "COMMITMENT"}, col{name: "TYPE"}, col{name: "FROM"},
+	t := newTable(col{name: "CUSTOMER"}, col{name: "TIER", wide: true}, col{name: "COMMITMENT"}, col{name: "TYPE"}, col{name: "FROM"},
 		col{name: "RULE", flex: true})
 	for _, v := range vs {
 		if len(v.Commitments) == 0 {

@@ -35,8 +35,10 @@ at least) before the evaluation time. --json includes the same.
 
 An ID the configuration lacks is a usage error (exit status 2). --at
 evaluates as of another moment, as for ` + "`touchbase customers`" + `.
-` + timeHelp + ` Asks the running daemon over its socket;
-without one, reads the store.`,
+
+` + timeHelp + `
+
+Asks the running daemon over its socket; without one, reads the store.`,
 		Args: cobra.ExactArgs(1),
 		RunE: dataRunE(g, &f, func(ctx context.Context, b *backend, args []string) error {
 			when, q, err := atQuery(b, at)

@@ -62,7 +62,9 @@ repeatable or a comma list: --state slipped,at_risk); STATE is ok,
 at_risk, slipped, unknown or none.
 
 With --at, evaluate as of another moment: a forecast of what will have
-slipped by then, or the past as the store knows it now. ` + timeHelp + `
+slipped by then, or the past as the store knows it now.
+
+` + timeHelp + `
 
 ` + tableHelp + `
 
@@ -102,11 +104,11 @@ Asks the running daemon over its socket; without one, reads the store.`,
 }
 
 // timeHelp says what a TIME flag reads (evaluate.ParseTime).
-const timeHelp = `TIME is now, today, tomorrow or yesterday; a date (2026-12-24)
-or a local time (2026-12-24 17:00) in the display zone; a length from now,
-ahead or back (+3d, 36h, -2w, -36h, 3bd); or RFC 3339
-(2026-12-24T17:00:00+01:00). A day means its end: --at tomorrow is
-"by the end of tomorrow".`
+const timeHelp = `TIME is now, today, tomorrow or yesterday; a date (2026-12-24) or a
+local time (2026-12-24 17:00) in the configured timezone (the machine's own
+when the configuration names none); a length from now, ahead or back (+3d,
+36h, -2w, -36h, 3bd); or RFC 3339 (2026-12-24T17:00:00+01:00). A day means
+its end: --at tomorrow is "by the end of tomorrow".`
 
 // tableHelp says how tables print.
 const tableHelp = `Times are shown in the configured timezone (the machine's own when the

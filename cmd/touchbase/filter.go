@@ -50,12 +50,12 @@ func (f *filterFlags) check(cfg *config.Config) error {
 
 func oneOf(flag string, values, valid []string) error {
 	for _, v := range values {
-		if !slices.Contains(valid, v) {
-			list := strings.Join(valid, ", ")
-			if list == "" {
-				list = "none configured"
-			}
-			return usageError("--%s %q: want one of %s", flag, v, list)
+		switch {
+		case slices.Contains(valid, v):
+		case len(valid) == 0:
+			return usageError("--%s %q: the configuration has none", flag, v)
+		default:
+			return usageError("--%s %q: want one of %s", flag, v, strings.Join(valid, ", "))
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,6 +30,14 @@ type printer struct {
 
 func newPrinter(w io.Writer, out *outputFlags, loc *time.Location, now time.Time) printer {
 	return printer{w: w, out: out, tf: times{loc: loc, now: now}}
+}
+
+// width is how wide a line may be: tableWidth, or anything with -o wide.
+func (p printer) width() int {
+	if p.out.wide() {
+		return math.MaxInt
+	}
+	return tableWidth
 }
 
 func (p printer) print(t *table) error {

@@ -49,6 +49,7 @@ error (exit status 2). The silence starts now, or at --from. It records
 --author (default: $USER) as who added it.
 
 ` + timeHelp + ` For --from, a day means its start.
+
 Prints the silences created, with their IDs for ` + "`silence remove`" + `.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: dataRunE(g, &f, func(ctx context.Context, b *backend, args []string) error {

@@ -119,8 +119,8 @@ func printStatus(p printer, st *daemon.Status) error {
 		if r.Problems > 1 {
 			more = fmt.Sprintf(" (and %d more in the daemon's log)", r.Problems-1)
 		}
-		fmt.Fprintf(tw, "\tRELOAD REJECTED at %s (%s); still running the configuration loaded before:\n", tf.at(r.At), tf.ago(r.At))
-		fmt.Fprintf(tw, "\t%s%s\n", r.Error, more)
+		fmt.Fprintf(tw, "\tRELOAD REJECTED %s (%s); the previous configuration still runs:\n", tf.at(r.At), tf.ago(r.At))
+		fmt.Fprintf(tw, "\t%s\n", cut(r.Error+more, p.width()-len("config        ")))
 	}
 	fmt.Fprintf(tw, "\tlog level %s, poll every %s, stale after %s\n", c.LogLevel, c.PollInterval, c.StaleAfter)
 	fmt.Fprintf(tw, "\t%d accounts, %d customers, %d webhooks\n", c.Accounts, c.Customers, c.Webhooks)

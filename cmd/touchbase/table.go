@@ -104,8 +104,10 @@ func (c times) atAgo(t time.Time) string {
 // Hours up to two days: "36 h" says more than "1 d".
 func span(d time.Duration) string {
 	switch {
+	case d < time.Minute:
+		return "< 1 min"
 	case d < time.Hour:
-		return fmt.Sprintf("%d min", max(d/time.Minute, 1))
+		return fmt.Sprintf("%d min", d/time.Minute)
 	case d < 48*time.Hour:
 		return fmt.Sprintf("%d h", d/time.Hour)
 	}

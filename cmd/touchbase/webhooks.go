@@ -254,8 +254,8 @@ func newWebhooksDeliveriesCmd(g *globals) *cobra.Command {
 		Short: "The delivery log, newest first, with each delivery's attempts",
 		Long: `The delivery log, newest first: each (event, endpoint) delivery with its
 webhook-id, state (pending, delivered, failed), attempts and their HTTP
-statuses, and when it is tried next. -o wide adds the webhook-id and when
-each delivery was created; --json includes every attempt.`,
+statuses, and when it is tried next. -o wide adds the webhook-id and the
+full creation times; --json includes every attempt.`,
 		Args: cobra.NoArgs,
 		RunE: webhooksRunE(g, &out, func(ctx context.Context, b *backend, d *webhooks.Dispatcher, _ []string) error {
 			if f.State != "" && !slices.Contains([]string{store.DeliveryPending, store.DeliveryDelivered, store.DeliveryFailed}, f.State) {
