@@ -256,3 +256,50 @@ func TestAPI(t *testing.T) {
 		}
 	}
 }
+
+// Forecast: the alerts that would be firing at a later time, over what
+// the store holds now. An alert open now keeps its ID and opening; one
+// that is not is marked a forecast, opening when its commitment turns at
+// risk; a silence in force then (not now) marks it silenced.
+func TestForecast(t *testing.T) {
+	f := newFixture(t)
+	f.history()
+	f.now = tb("2026-03-06 16:00")
+	f.synced(f.now, "imap:alice", "caldav:alice")
+	if err := f.r.Run(t.Context(), f.now); err != nil {
+		t.Fatal(err)
+	}
+	open, err := f.r.Alerts(t.Context(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.r.AddSilences(t.Context(), []string{"acme/reply"}, tb("2026-03-09 00:00"), tb("2026-03-20 00:00"), "", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	as, err := f.r.Forecast(t.Context(), tb("2026-03-10 12:00"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range as {
+		got = append(got, fmt.Sprintf("%s %s/%s forecast=%v opened=%s silenced=%v/%v", a.State, a.CustomerID, a.Commitment,
+			a.Forecast, a.OpenedAt.In(berlin).Format("01-02 15:04"), a.Silenced, a.SilenceID != ""))
+	}
+	// globex has had no next meeting since its kickoff: open now, due first.
+	want := []string{
+		"slipped globex/next_meeting forecast=false opened=03-06 16:00 silenced=false/false",
+		"slipped acme/weekly forecast=true opened=03-08 10:00 silenced=false/false",
+		"slipped acme/reply forecast=true opened=03-08 15:00 silenced=true/true",
+	}
+	if len(open) != 1 || open[0].Commitment != "next_meeting" {
+		t.Fatalf("open now: %+v; want globex's next_meeting only", open)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("forecast:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, a := range as {
+		if i := slices.IndexFunc(open, func(o AlertView) bool { return o.ID == a.ID }); i >= 0 && !a.OpenedAt.Equal(open[i].OpenedAt) {
+			t.Errorf("%s: opened %v in the forecast, %v now", a.ID, a.OpenedAt, open[i].OpenedAt)
+		}
+	}
+}
