@@ -2,9 +2,9 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"debug/elf"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
