@@ -186,7 +186,7 @@ func (lc *lifecycle) data(a Alert, cs *CommitmentState) EventData {
 	c := lc.customer
 	d := EventData{
 		AlertID:    a.ID,
-		Customer:   EventCustomer{ID: c.ID, Name: c.Name, Owner: c.Owner},
+		Customer:   EventCustomer{ID: c.ID, Name: c.Name, Owner: c.Owner, Timezone: zoneOf(c)},
 		Commitment: EventCommitment{Name: cs.Commitment.Name, Type: cs.Commitment.Type},
 		State:      a.State, Period: a.Period, Episode: max(a.Episode, 1), DueAt: TimePtr(a.DueAt),
 		Observed: observedSummary(lc.observed),
@@ -208,4 +208,12 @@ func (lc *lifecycle) data(a Alert, cs *CommitmentState) EventData {
 		d.Meeting = &EventMeeting{Key: about.Key, Subject: about.Subject, Start: about.At.UTC()}
 	}
 	return d
+}
+
+// zoneOf names the customer's zone; "" when it has none.
+func zoneOf(c *Customer) string {
+	if c.Location == nil {
+		return ""
+	}
+	return c.Location.String()
 }

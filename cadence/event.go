@@ -70,11 +70,13 @@ type EventData struct {
 	Reason *Reason `json:"reason,omitempty"`
 }
 
-// EventCustomer identifies the customer in an event.
+// EventCustomer identifies the customer in an event. Timezone is the
+// customer's IANA zone, in which receivers (the Slack format) show times.
 type EventCustomer struct {
-	ID    string `json:"id"`
-	Name  string `json:"name"`
-	Owner string `json:"owner"`
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Owner    string `json:"owner"`
+	Timezone string `json:"timezone,omitempty"`
 }
 
 // EventCommitment identifies the commitment in an event.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"io"
 	"io/fs"
@@ -30,13 +31,14 @@ type builder struct {
 
 func (b *builder) build(r rawConfig) *Config {
 	c := &Config{
-		DataDir:  b.path(r.DataDir),
-		Store:    b.store(r.Store),
-		Timezone: b.location("timezone", r.Timezone, time.UTC),
-		LogLevel: b.oneOf("log_level", r.LogLevel, DefaultLogLevel, "log level", "debug", "info", "warn", "error"),
-		Listen:   b.listen(r.Listen),
-		Sync:     b.sync(r.Sync),
-		Alerting: b.alerting(r.Alerting),
+		DataDir:     b.path(r.DataDir),
+		Store:       b.store(r.Store),
+		Timezone:    b.location("timezone", cmp.Or(r.Timezone, DefaultTimezone), time.UTC),
+		TimezoneSet: r.Timezone != "",
+		LogLevel:    b.oneOf("log_level", r.LogLevel, DefaultLogLevel, "log level", "debug", "info", "warn", "error"),
+		Listen:      b.listen(r.Listen),
+		Sync:        b.sync(r.Sync),
+		Alerting:    b.alerting(r.Alerting),
 
 		Holidays:      b.holidayCountry("holidays", r.Holidays),
 		ExtraHolidays: b.extraHolidays("extra_holidays", r.ExtraHolidays),

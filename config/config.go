@@ -11,16 +11,23 @@ import (
 
 // Config is a validated configuration snapshot.
 type Config struct {
-	Path            string // the file it was loaded from
-	DataDir         string
-	Store           string // "sqlite"
-	Timezone        *time.Location
+	Path     string // the file it was loaded from
+	DataDir  string
+	Store    string         // "sqlite"
+	Timezone *time.Location // UTC when the file names none
+	// TimezoneSet: the file or the environment names timezone. The CLI
+	// shows times in Timezone then, and in the machine's local zone when not.
+	TimezoneSet     bool
 	InternalDomains []string // lower-case
 	Listen          Listen
 	Sync            Sync
 	Accounts        []Account
 	// Customers with their commitments resolved (own + tier + defaults).
 	Customers []cadence.Customer
+	// Origins says, by customer ID and parallel to its Commitments, where
+	// each commitment came from: "own", "tier NAME" or "defaults"
+	// (`touchbase check --effective`).
+	Origins map[string][]string
 	// Policies by name, as declared (for `check` and `suggest`).
 	Policies map[string]cadence.Commitment
 	Webhooks []Webhook

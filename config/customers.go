@@ -22,6 +22,7 @@ type claims struct {
 
 func (b *builder) customers(rs []rawCustomer, c *Config, res resolver) []cadence.Customer {
 	out := make([]cadence.Customer, 0, len(rs))
+	c.Origins = make(map[string][]string, len(rs))
 	ids := map[string]string{}
 	cl := claims{internal: map[string]bool{}, domains: map[string]string{}, domainKeys: map[string]string{}, contacts: map[string]string{}}
 	for _, d := range c.InternalDomains {
@@ -58,7 +59,11 @@ func (b *builder) customers(rs []rawCustomer, c *Config, res resolver) []cadence
 		if _, ok := res.tiers[r.Tier]; r.Tier != "" && !ok {
 			b.p.add(key+".tier", "unknown tier %q%s", r.Tier, didYouMean(r.Tier, slices.Sorted(maps.Keys(res.tiers))))
 		}
-		cu.Commitments = b.commitments(key, r.Commitments, r.Tier, res)
+		var origins []string
+		cu.Commitments, origins = b.commitments(key, r.Commitments, r.Tier, res)
+		if cu.ID != "" {
+			c.Origins[cu.ID] = origins
+		}
 		cu.Holidays = b.customerHolidays(key, r, c)
 		out = append(out, cu)
 	}

@@ -128,7 +128,6 @@ func decode(data []byte) (rawConfig, error) {
 	for k, val := range map[string]any{
 		"data_dir":                 DefaultDataDir,
 		"store":                    DefaultStore,
-		"timezone":                 DefaultTimezone,
 		"log_level":                DefaultLogLevel,
 		"listen.socket":            DefaultSocket,
 		"sync.backfill":            DefaultBackfill,

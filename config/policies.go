@@ -194,8 +194,7 @@ type resolver struct {
 // commitments resolves a customer's own commitments (names or inline
 // policies), then its tier's, then the defaults; a name already taken is
 // skipped, so the customer's own version wins.
-func (b *builder) commitments(key string, items []any, tier string, rs resolver) []cadence.Commitment {
-	var out []cadence.Commitment
+func (b *builder) commitments(key string, items []any, tier string, rs resolver) (out []cadence.Commitment, origins []string) {
 	own := map[string]string{}
 	for i, item := range items {
 		ik := fmt.Sprintf("%s.commitments[%d]", key, i)
@@ -205,15 +204,21 @@ func (b *builder) commitments(key string, items []any, tier string, rs resolver)
 		}
 		if _, dup := own[c.Name]; !dup {
 			out = append(out, c)
+			origins = append(origins, "own")
 		}
 		b.dupe(ik, "commitment", c.Name, own, ik)
 	}
-	for _, c := range append(slices.Clone(rs.tiers[tier]), rs.defaults...) {
-		if !slices.ContainsFunc(out, func(o cadence.Commitment) bool { return o.Name == c.Name }) {
-			out = append(out, c)
+	add := func(cs []cadence.Commitment, origin string) {
+		for _, c := range cs {
+			if !slices.ContainsFunc(out, func(o cadence.Commitment) bool { return o.Name == c.Name }) {
+				out = append(out, c)
+				origins = append(origins, origin)
+			}
 		}
 	}
-	return out
+	add(rs.tiers[tier], "tier "+tier)
+	add(rs.defaults, "defaults")
+	return out, origins
 }
 
 // commitment resolves one item of a customer's commitments list.

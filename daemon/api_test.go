@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/touchbase/touchbase/cadence"
 	"github.com/touchbase/touchbase/store"
 )
 
@@ -159,6 +160,51 @@ func TestMetrics(t *testing.T) {
 		`touchbase_config_last_reload_successful 1`,
 	} {
 		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
+// /metrics has, before any pass, every counter at 0 and the gauges of
+// every state and type; the gauges read the store at scrape time.
+func TestMetricsFromStartAndGauges(t *testing.T) {
+	d, err := New(t.Context(), Options{ConfigPath: setupConfig(t, "daemon.yaml")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ctx := t.Context()
+	at := time.Date(2026, 11, 22, 7, 0, 0, 0, time.UTC)
+	mail := func(id string, f cadence.Filter) cadence.Interaction {
+		return cadence.Interaction{Key: cadence.MailKey(id), MessageID: id, Kind: cadence.Email, At: at, Sender: "bob@acme.example",
+			Account: "alice", Filter: f, Participants: []cadence.Participant{{Address: "bob@acme.example", Role: cadence.From},
+				{Address: "alice@example.com", Role: cadence.To}}}
+	}
+	if _, err := d.store.SaveMail(ctx, "alice", "INBOX", []cadence.Interaction{mail("a@x", cadence.Counts), mail("b@x", cadence.List)},
+		store.FolderState{UIDValidity: 1, UIDNext: 3}); err != nil {
+		t.Fatal(err)
+	}
+	alert := cadence.Alert{ID: "al1", CustomerID: "acme", Commitment: "reply", Period: "p", State: cadence.Slipped, DueAt: at,
+		OpenedAt: at, UpdatedAt: at, LastNotifiedAt: at, Episode: 1, Details: cadence.AlertDetails{Type: cadence.ReplyType}}
+	if err := d.store.ApplyEvaluation(ctx, []cadence.Alert{alert}, nil, func(string) []string { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	newRunner(&Plan{Sources: []Source{&fakeSource{name: "imap:alice"}}}, d.Config(), d.store, d.metrics, d.log, d.opts.Now)
+	_, body := serve(d.Handler(), "/metrics", "")
+	for _, want := range []string{
+		`touchbase_source_syncs_total{source="imap:alice"} 0`,
+		`touchbase_source_sync_failures_total{source="imap:alice"} 0`,
+		`touchbase_evaluation_failures_total 0`,
+		`touchbase_alerts{state="slipped",type="reply"} 1`,
+		`touchbase_alerts{state="at_risk",type="reply"} 0`,
+		`touchbase_alerts{state="slipped",type="cadence"} 0`,
+		`touchbase_alerts{state="at_risk",type="next_meeting"} 0`,
+		`touchbase_interactions_counted 1`,
+		`touchbase_interactions_filtered{reason="list"} 1`,
+		`touchbase_interactions_filtered{reason="bulk"} 0`,
+		`touchbase_interactions_filtered{reason="declined"} 0`,
+	} {
+		if !strings.Contains(body, want+"\n") {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}

@@ -88,9 +88,10 @@ type Daemon struct {
 	metrics   *metrics
 	startedAt time.Time
 
-	state   atomic.Pointer[snapshot] // the running configuration
-	current atomic.Pointer[runner]   // the running plan's loops, for the watchdog
-	ready   atomic.Bool              // Run is serving with a started plan
+	state    atomic.Pointer[snapshot]       // the running configuration
+	rejected atomic.Pointer[RejectedReload] // the last reload, when it was refused
+	current  atomic.Pointer[runner]         // the running plan's loops, for the watchdog
+	ready    atomic.Bool                    // Run is serving with a started plan
 
 	mu     sync.Mutex // serialises reloads with starting and stopping the plan
 	runCtx context.Context
@@ -209,18 +210,24 @@ func (d *Daemon) prepare(ctx context.Context, cfg *config.Config) (*snapshot, er
 // waited for), a new plan is built and started, and the log level applied.
 // When it is not, or when it changes data_dir, listen.socket or listen.http
 // (which need a restart), the old configuration keeps running and the
-// error, a *ConfigError for configuration problems, is logged and returned.
-// systemd is told RELOADING=1 before and READY=1 after, whatever the outcome.
+// error, a *ConfigError for configuration problems, is logged, returned
+// and shown by Status until a reload succeeds. systemd is told RELOADING=1 before and READY=1 after, whatever the outcome.
 func (d *Daemon) Reload(ctx context.Context) error {
 	d.notify(reloadingState())
 	defer d.notify(stateReady)
 	err := d.reload(ctx)
 	if err != nil {
+		ps := problems(err)
+		if len(ps) == 0 {
+			ps = []string{"reload failed"}
+		}
+		d.rejected.Store(&RejectedReload{At: d.opts.Now().UTC(), Error: ps[0], Problems: len(ps)})
 		d.metrics.reloadOK.Set(0)
 		d.log.Error("reload rejected, keeping the running configuration",
-			zap.String(keyConfig, d.opts.ConfigPath), zap.Strings(keyProblems, problems(err)))
+			zap.String(keyConfig, d.opts.ConfigPath), zap.Strings(keyProblems, ps))
 		return err
 	}
+	d.rejected.Store(nil)
 	d.metrics.reloadOK.Set(1)
 	d.metrics.reloadTime.SetToCurrentTime()
 	cfg := d.Config()

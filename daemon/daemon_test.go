@@ -260,3 +260,38 @@ func TestNewLogsWarnings(t *testing.T) {
 		t.Errorf("warning logs %+v, want one naming customers[1].domains[0]", got)
 	}
 }
+
+// A refused reload shows in Status — when, the first problem, how many —
+// until a reload succeeds.
+func TestStatusShowsRejectedReload(t *testing.T) {
+	now := time.Date(2026, 11, 22, 7, 0, 0, 0, time.UTC)
+	path := setupConfig(t, "daemon.yaml")
+	d, err := New(t.Context(), Options{ConfigPath: path, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	st, err := d.Status(t.Context())
+	if err != nil || st.Config.RejectedReload != nil {
+		t.Fatalf("status before any reload: %+v, %v; want no rejected reload", st.Config.RejectedReload, err)
+	}
+	writeConfig(t, path, "daemon.yaml", "data_dir: data", "data_dir: data\nlisten_typo: 1\ntimezone: Mars/Base")
+	if err := d.Reload(t.Context()); err == nil {
+		t.Fatal("Reload of a broken file succeeded")
+	}
+	st, err = d.Status(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := st.Config.RejectedReload
+	if r == nil || !r.At.Equal(now) || r.Problems != 2 || !strings.Contains(r.Error, "listen_typo") {
+		t.Fatalf("rejected reload %+v; want at %v, 2 problems, the first naming listen_typo", r, now)
+	}
+	writeConfig(t, path, "daemon.yaml")
+	if err := d.Reload(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ = d.Status(t.Context()); st.Config.RejectedReload != nil {
+		t.Errorf("after a good reload: %+v; want none", st.Config.RejectedReload)
+	}
+}

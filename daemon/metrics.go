@@ -1,14 +1,17 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/touchbase/touchbase/cadence"
 	"github.com/touchbase/touchbase/store"
 )
 
@@ -57,7 +60,7 @@ func newMetrics(reg prometheus.Registerer, version string, st *store.Store, log 
 	m.reloadTime.SetToCurrentTime()
 	for _, c := range []prometheus.Collector{
 		m.syncs, m.syncFailures, m.lastSuccess, m.evalDuration, m.evalFailures,
-		m.reloadOK, m.reloadTime, buildInfo, newOutboxCollector(st, log),
+		m.reloadOK, m.reloadTime, buildInfo, newStoreCollector(st, log),
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
@@ -66,30 +69,107 @@ func newMetrics(reg prometheus.Registerer, version string, st *store.Store, log 
 	return m, nil
 }
 
-// outboxCollector reads the outbox depth from the store at scrape time, so
-// it is right whichever component changed the deliveries.
-type outboxCollector struct {
-	st   *store.Store
-	log  *zap.Logger
-	desc *prometheus.Desc
+// present creates the sync counters of the sources at 0, so that a scrape
+// shows them before the first pass and rate() works from the start.
+func (m *metrics) present(sources []Source) {
+	for _, src := range sources {
+		m.syncs.WithLabelValues(src.Name())
+		m.syncFailures.WithLabelValues(src.Name())
+	}
 }
 
-func newOutboxCollector(st *store.Store, log *zap.Logger) *outboxCollector {
-	return &outboxCollector{st: st, log: log, desc: prometheus.NewDesc("touchbase_outbox_deliveries",
-		"Webhook deliveries waiting (pending) or given up (failed).", []string{"state"}, nil)}
+// metricsStore is what the scrape-time collector reads.
+type metricsStore interface {
+	OutboxDepth(ctx context.Context) (pending, failed int, err error)
+	FilterCounts(ctx context.Context) (map[cadence.Filter]int, error)
+	OpenAlerts(ctx context.Context) ([]cadence.Alert, error)
 }
 
-func (c *outboxCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+// storeCollector reads the outbox depth, the stored interactions and the
+// open alerts from the store at scrape time, so they are right whichever
+// component changed them. Every label value it knows is present, at 0 when
+// nothing has it.
+type storeCollector struct {
+	st                                metricsStore
+	log                               *zap.Logger
+	outbox, counted, filtered, alerts *prometheus.Desc
+}
 
-func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
+// Label values present at 0: the filters sources record, the alert states
+// and the commitment types.
+var (
+	metricFilters = []cadence.Filter{cadence.Automated, cadence.Bulk, cadence.List, cadence.Bounce, cadence.AutoReply,
+		cadence.Cancelled, cadence.Declined}
+	metricAlertStates = []cadence.State{cadence.AtRisk, cadence.Slipped}
+	metricTypes       = []cadence.PolicyType{cadence.CadenceType, cadence.ReplyType, cadence.NextMeetingType,
+		cadence.FollowUpType, cadence.PrepareType, cadence.BreadthType, cadence.SilenceType}
+)
+
+func newStoreCollector(st metricsStore, log *zap.Logger) *storeCollector {
+	return &storeCollector{st: st, log: log,
+		outbox: prometheus.NewDesc("touchbase_outbox_deliveries",
+			"Webhook deliveries waiting (pending) or given up (failed).", []string{"state"}, nil),
+		counted: prometheus.NewDesc("touchbase_interactions_counted",
+			"Stored interactions (mails and meetings) that count.", nil, nil),
+		filtered: prometheus.NewDesc("touchbase_interactions_filtered",
+			"Stored interactions a source filtered out, by reason (list, bulk, automated, ...).", []string{"reason"}, nil),
+		alerts: prometheus.NewDesc("touchbase_alerts",
+			"Open (firing) alerts, by state (at_risk, slipped) and commitment type.", []string{"state", "type"}, nil),
+	}
+}
+
+func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.outbox
+	ch <- c.counted
+	ch <- c.filtered
+	ch <- c.alerts
+}
+
+func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	pending, failed, err := c.st.OutboxDepth(ctx)
+	fail := func(what string, desc *prometheus.Desc, err error) {
+		c.log.Warn("metrics: "+what, zap.Error(err))
+		ch <- prometheus.NewInvalidMetric(desc, err)
+	}
+	if pending, failed, err := c.st.OutboxDepth(ctx); err != nil {
+		fail("outbox depth", c.outbox, err)
+	} else {
+		ch <- prometheus.MustNewConstMetric(c.outbox, prometheus.GaugeValue, float64(pending), "pending")
+		ch <- prometheus.MustNewConstMetric(c.outbox, prometheus.GaugeValue, float64(failed), "failed")
+	}
+	if counts, err := c.st.FilterCounts(ctx); err != nil {
+		fail("interactions", c.counted, err)
+	} else {
+		ch <- prometheus.MustNewConstMetric(c.counted, prometheus.GaugeValue, float64(counts[cadence.Counts]))
+		for _, f := range metricFilters {
+			ch <- prometheus.MustNewConstMetric(c.filtered, prometheus.GaugeValue, float64(counts[f]), string(f))
+		}
+		for f, n := range counts {
+			if f != cadence.Counts && !slices.Contains(metricFilters, f) {
+				ch <- prometheus.MustNewConstMetric(c.filtered, prometheus.GaugeValue, float64(n), string(f))
+			}
+		}
+	}
+	open, err := c.st.OpenAlerts(ctx)
 	if err != nil {
-		c.log.Warn("metrics: outbox depth", zap.Error(err))
-		ch <- prometheus.NewInvalidMetric(c.desc, err)
+		fail("alerts", c.alerts, err)
 		return
 	}
-	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(pending), "pending")
-	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(failed), "failed")
+	type key struct {
+		state cadence.State
+		typ   cadence.PolicyType
+	}
+	n := map[key]int{}
+	for _, s := range metricAlertStates {
+		for _, t := range metricTypes {
+			n[key{s, t}] = 0
+		}
+	}
+	for _, a := range open {
+		n[key{a.State, cmp.Or(a.Details.Type, "unknown")}]++
+	}
+	for k, v := range n {
+		ch <- prometheus.MustNewConstMetric(c.alerts, prometheus.GaugeValue, float64(v), string(k.state), string(k.typ))
+	}
 }

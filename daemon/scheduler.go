@@ -61,6 +61,7 @@ func (d *Daemon) newRunner(snap *snapshot) *runner {
 }
 
 func newRunner(plan *Plan, cfg *config.Config, st *store.Store, m *metrics, log *zap.Logger, now func() time.Time) *runner {
+	m.present(plan.Sources)
 	return &runner{
 		plan: plan, cfg: cfg, st: st, m: m, log: log, now: now,
 		jitter:     equalJitter,

@@ -33,6 +33,17 @@ type ConfigStatus struct {
 	Accounts     int       `json:"accounts"`
 	Customers    int       `json:"customers"`
 	Webhooks     int       `json:"webhooks"`
+	// RejectedReload is the last reload, when it was refused: the daemon
+	// runs an older configuration than the file holds. null otherwise.
+	RejectedReload *RejectedReload `json:"rejected_reload"`
+}
+
+// RejectedReload is a refused reload: when, its first problem and how
+// many there were (the log has them all).
+type RejectedReload struct {
+	At       time.Time `json:"at"`
+	Error    string    `json:"error"`
+	Problems int       `json:"problems"`
 }
 
 // SourceStatus is one configured source's health. Times are null until
@@ -76,6 +87,7 @@ func (d *Daemon) Status(ctx context.Context) (*Status, error) {
 			Path: cfg.Path, LoadedAt: snap.loadedAt.UTC(), LogLevel: levelName(cfg.LogLevel),
 			PollInterval: cfg.Sync.PollInterval.String(), StaleAfter: staleAfter(cfg).String(),
 			Accounts: len(cfg.Accounts), Customers: len(cfg.Customers), Webhooks: len(cfg.Webhooks),
+			RejectedReload: d.rejected.Load(),
 		},
 		Interactions: InteractionsStatus{Filtered: map[string]int{}},
 	}

@@ -17,6 +17,7 @@ import (
 //	GET    /v1/customers?at=TIME       []CustomerView
 //	GET    /v1/customers/{id}?at=TIME  CustomerDetail (404: unknown ID); &why=true adds what did not count
 //	GET    /v1/alerts?all=true         []AlertView, silenced ones marked
+//	GET    /v1/alerts?at=TIME          []AlertView, the forecast (Forecast)
 //	GET    /v1/suggestions             []SuggestionView
 //	GET    /v1/unmatched?since=SPAN    []UnmatchedView (SPAN: 30d by default)
 //	GET    /v1/silences?all=true       []cadence.Silence
@@ -44,8 +45,16 @@ func (r *Runner) Routes(mux *http.ServeMux) {
 		}
 	})
 	mux.HandleFunc("GET /v1/alerts", func(w http.ResponseWriter, req *http.Request) {
-		v, err := r.Alerts(req.Context(), req.URL.Query().Get("all") == "true")
-		r.answer(w, v, err)
+		at, ok := r.queryTime(w, req)
+		switch {
+		case !ok:
+		case !at.IsZero():
+			v, err := r.Forecast(req.Context(), at)
+			r.answer(w, v, err)
+		default:
+			v, err := r.Alerts(req.Context(), req.URL.Query().Get("all") == "true")
+			r.answer(w, v, err)
+		}
 	})
 	mux.HandleFunc("GET /v1/suggestions", func(w http.ResponseWriter, req *http.Request) {
 		v, err := r.Suggest(req.Context(), time.Time{})

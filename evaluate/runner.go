@@ -3,7 +3,8 @@
 // silences, open alerts, source health), runs cadence.Evaluate, and records
 // the alert transitions and their webhook events in one transaction. It also
 // answers the CLI's read-only queries (customers, customer, alerts,
-// suggest, unmatched, silences) with JSON-tagged views and table renderers.
+// suggest, unmatched, silences) with JSON-tagged views; cmd/touchbase
+// renders them as tables.
 //
 // A Runner keeps the interactions in memory, compact (cadence.Book), and
 // after its first load reads only those changed since (the store's change

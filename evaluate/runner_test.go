@@ -95,7 +95,7 @@ func TestRunEventPayload(t *testing.T) {
 	if reply == nil {
 		t.Fatal("no reply event")
 	}
-	if reply.Customer != (cadence.EventCustomer{ID: "acme", Name: "ACME Corp", Owner: "alice"}) || reply.MessageID != "q1@acme.com" ||
+	if reply.Customer != (cadence.EventCustomer{ID: "acme", Name: "ACME Corp", Owner: "alice", Timezone: "Europe/Berlin"}) || reply.MessageID != "q1@acme.com" ||
 		reply.ReceivedAt == nil || !reply.ReceivedAt.Equal(tb("2026-03-06 15:00")) || reply.Observed.Contacts30d != 2 {
 		t.Errorf("reply event data = %+v", reply)
 	}
@@ -155,32 +155,5 @@ func TestAddSilencesChecksTargets(t *testing.T) {
 	}
 	if ss, _ := f.r.Silences(t.Context(), true); len(ss) != 0 {
 		t.Errorf("%d silences stored after rejected targets; want none", len(ss))
-	}
-}
-
-func TestParseTime(t *testing.T) {
-	now := tb("2026-03-09 10:00")
-	tests := []struct {
-		in   string
-		want time.Time
-	}{
-		{"2026-03-13T17:00:00+01:00", tb("2026-03-13 17:00")},
-		{"2026-03-13 17:00", tb("2026-03-13 17:00")},
-		{"2026-03-13T17:00", tb("2026-03-13 17:00")},
-		{"2026-03-13", tb("2026-03-14 00:00").Add(-time.Millisecond)},
-		{"2d", tb("2026-03-11 10:00")},
-		{"36h", tb("2026-03-10 22:00")},
-		{"1bd", tb("2026-03-10 10:00")},
-	}
-	for _, tc := range tests {
-		got, err := ParseTime(tc.in, now, berlin)
-		if err != nil || !got.Equal(tc.want) {
-			t.Errorf("ParseTime(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
-		}
-	}
-	for _, bad := range []string{"", "friday", "2026-13-01", "0"} {
-		if _, err := ParseTime(bad, now, berlin); err == nil {
-			t.Errorf("ParseTime(%q) succeeded; want an error", bad)
-		}
 	}
 }

@@ -2,7 +2,6 @@ package evaluate
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -93,29 +92,4 @@ func (r *Runner) Location() *time.Location {
 		return time.UTC
 	}
 	return r.cfg.Timezone
-}
-
-var errBadTime = errors.New("want RFC 3339 (2026-11-27T17:00:00+01:00), a date (2026-11-27), a local time (2026-11-27 17:00) or a length from now (36h, 2d, 1w, 3bd)")
-
-// ParseTime reads a time given on the command line (--at, --until): RFC
-// 3339; a local date and time "2006-01-02 15:04" (or with T) in loc; a
-// date, meaning the end of that day in loc ("what will have slipped by
-// Friday", "silenced through Friday"); or a length from now in Span syntax.
-func ParseTime(s string, now time.Time, loc *time.Location) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	for _, layout := range []string{"2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02T15:04:05"} {
-		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
-			return t, nil
-		}
-	}
-	if d, err := time.ParseInLocation("2006-01-02", s, loc); err == nil {
-		return d.AddDate(0, 0, 1).Add(-time.Millisecond), nil
-	}
-	if sp, err := cadence.ParseSpan(s); err == nil && !sp.IsZero() {
-		return sp.After(now, loc), nil
-	}
-	return time.Time{}, &ArgError{Arg: s, Msg: errBadTime.Error()}
 }

@@ -280,6 +280,9 @@ type AlertView struct {
 	// no webhook; SilenceID is that silence (the one ending last).
 	Silenced  bool   `json:"silenced"`
 	SilenceID string `json:"silence_id,omitempty"`
+	// Forecast (alerts --at): the alert is not open now but would be by
+	// then; OpenedAt is when it would open.
+	Forecast bool `json:"forecast,omitempty"`
 }
 
 // Alerts lists the firing alerts, or with all every alert, resolved ones
@@ -312,24 +315,93 @@ func (r *Runner) Alerts(ctx context.Context, all bool) ([]AlertView, error) {
 		}
 		out = append(out, v)
 	}
+	sync, err := r.syncAlerts(ctx, wall)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, sync...)
+	sortAlerts(out)
+	return out, nil
+}
+
+// Forecast lists the alerts that would be firing at at: every commitment
+// then at risk or slipped, evaluated over what the store holds now, marked
+// silenced when a silence in force then covers it; and the sync sources
+// that would by then have failed for sync.stale_after, if they keep
+// failing. An alert open now keeps its ID, opening and notifications; one
+// that is not is marked Forecast, with OpenedAt when it would open (not
+// before now). Ordered as Alerts orders them.
+func (r *Runner) Forecast(ctx context.Context, at time.Time) ([]AlertView, error) {
+	in, res, err := r.evaluateAt(ctx, at)
+	if err != nil {
+		return nil, err
+	}
+	wall := r.Now()
+	open := make(map[string]cadence.Alert, len(in.Alerts))
+	for _, a := range in.Alerts {
+		open[a.ID] = a
+	}
+	out := []AlertView{}
+	for _, cr := range res.Customers {
+		c := cr.Customer
+		for _, cs := range cr.Commitments {
+			if cs.State != cadence.AtRisk && cs.State != cadence.Slipped {
+				continue
+			}
+			v := AlertView{ID: cadence.AlertID(c.ID, cs.Commitment.Name, cs.Period), CustomerID: c.ID, CustomerName: c.Name,
+				Commitment: cs.Commitment.Name, Type: cs.Commitment.Type, State: string(cs.State), Period: cs.Period,
+				DueAt: cadence.TimePtr(cs.DueAt.UTC()), About: utcRef(cs.About), Silenced: cs.Silenced}
+			if a, ok := open[v.ID]; ok {
+				v.OpenedAt, v.LastNotifiedAt, v.Repeats = a.OpenedAt, cadence.TimePtr(a.LastNotifiedAt), a.Details.Repeats
+			} else {
+				v.Forecast = true
+				v.OpenedAt = cs.SlipsAt.Add(-r.cfg.Alerting.AtRiskBefore).UTC()
+				if v.OpenedAt.Before(wall) && at.After(wall) {
+					v.OpenedAt = wall.UTC()
+				}
+			}
+			if v.Silenced {
+				v.SilenceID = silencedBy(in.Silences, cadence.Alert{CustomerID: c.ID, Commitment: v.Commitment}, at)
+			}
+			out = append(out, v)
+		}
+	}
+	sync, err := r.syncAlerts(ctx, at)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, sync...)
+	sortAlerts(out)
+	return out, nil
+}
+
+// syncAlerts are the sources that have failed for sync.stale_after by at,
+// as alerts of their own (the webhooks send sync.failing for them).
+func (r *Runner) syncAlerts(ctx context.Context, at time.Time) ([]AlertView, error) {
 	sources, err := r.st.Sources(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read source health: %w", err)
 	}
+	var out []AlertView
 	for _, s := range sources {
-		if s.FailingSince.IsZero() || wall.Sub(s.FailingSince) < r.staleAfter() {
+		if s.FailingSince.IsZero() || at.Sub(s.FailingSince) < r.staleAfter() {
 			continue
 		}
 		out = append(out, AlertView{ID: cadence.AlertID("", "sync:"+s.Name, s.FailingSince.UTC().Format(time.RFC3339Nano)),
 			Commitment: "sync:" + s.Name, State: "failing", OpenedAt: s.FailingSince.UTC()})
 	}
+	return out, nil
+}
+
+// sortAlerts puts firing alerts first, slipped before failing sources
+// before at_risk, then by due time.
+func sortAlerts(out []AlertView) {
 	slices.SortStableFunc(out, func(a, b AlertView) int {
 		if c := cmp.Compare(alertRank(a.State), alertRank(b.State)); c != 0 {
 			return c
 		}
 		return cmp.Compare(timeOr(a.DueAt, a.OpenedAt).UnixNano(), timeOr(b.DueAt, b.OpenedAt).UnixNano())
 	})
-	return out, nil
 }
 
 // silencedBy is the ID of the silence in force at now that covers the

@@ -4,12 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
-	"strconv"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"go.uber.org/zap"
@@ -125,32 +121,33 @@ func (d *Dispatcher) Redeliver(ctx context.Context, id int64) (store.Delivery, e
 }
 
 // Test sends a new webhook.test event to the endpoint name at once — even
-// when it is disabled — and returns the receiver's HTTP status. The test
+// when it is disabled — and returns the receiver's answer (Probe). The test
 // delivery is logged like any other but gets one attempt: if it is not
 // delivered it is marked failed (replayable), not retried. A 2xx re-enables
-// a disabled endpoint; a non-2xx answer returns the status and an error.
-func (d *Dispatcher) Test(ctx context.Context, name string) (int, error) {
+// a disabled endpoint; a non-2xx answer returns the probe and an error.
+func (d *Dispatcher) Test(ctx context.Context, name string) (Probe, error) {
 	e, ok := d.hooks[name]
 	if !ok {
-		return 0, fmt.Errorf("test webhook %s: no webhook of that name in the config", name)
+		return Probe{}, fmt.Errorf("test webhook %s: no webhook of that name in the config", name)
 	}
 	keys, err := e.keys(ctx, d.log)
 	if err != nil {
-		return 0, fmt.Errorf("test webhook %s: %w", name, err)
+		return Probe{}, fmt.Errorf("test webhook %s: %w", name, err)
 	}
 	now := d.now()
 	ev, err := testEvent(name, now)
 	if err != nil {
-		return 0, err
+		return Probe{}, err
 	}
 	c, err := d.st.EnqueueClaimed(ctx, ev, name, now, d.lease)
 	if err != nil {
-		return 0, fmt.Errorf("test webhook %s: %w", name, err)
+		return Probe{}, fmt.Errorf("test webhook %s: %w", name, err)
 	}
 	run := &endpointRun{endpoint: e, signer: keys}
 	start := time.Now()
 	o := d.send(ctx, run, c, now)
-	res := store.AttemptResult{DeliveryID: c.ID, At: now, Duration: time.Since(start), Status: o.status,
+	p := Probe{Status: o.status, Latency: time.Since(start), EventID: ev.ID}
+	res := store.AttemptResult{DeliveryID: c.ID, At: now, Duration: p.Latency, Status: o.status,
 		Error: o.errText, State: store.DeliveryFailed}
 	ok = o.status >= 200 && o.status < 300
 	if ok {
@@ -158,30 +155,31 @@ func (d *Dispatcher) Test(ctx context.Context, name string) (int, error) {
 	}
 	rctx := context.WithoutCancel(ctx)
 	if err := d.st.RecordAttempts(rctx, res); err != nil {
-		return o.status, fmt.Errorf("test webhook %s: %w", name, err)
+		return p, fmt.Errorf("test webhook %s: %w", name, err)
 	}
 	d.observe(run, c, 1, res, o)
 	switch {
 	case ok:
 		if err := d.st.EnableEndpoint(rctx, name); err != nil {
-			return o.status, fmt.Errorf("test webhook %s: %w", name, err)
+			return p, fmt.Errorf("test webhook %s: %w", name, err)
 		}
-		return o.status, nil
+		return p, nil
 	case o.status == http.StatusGone:
 		err = d.st.DisableEndpoint(rctx, name, now, goneReason(e))
-		return o.status, errors.Join(fmt.Errorf("test webhook %s: endpoint answered 410 Gone; disabled", name), err)
+		return p, errors.Join(fmt.Errorf("test webhook %s: endpoint answered 410 Gone; disabled", name), err)
 	case o.status == 0:
-		return 0, fmt.Errorf("test webhook %s: %s", name, o.errText)
+		return p, fmt.Errorf("test webhook %s: %s", name, o.errText)
 	}
 	d.log.Info("webhook test not accepted", zap.String("endpoint", name), zap.Int("status", o.status))
-	return o.status, fmt.Errorf("test webhook %s: %s", name, o.errText)
+	return p, fmt.Errorf("test webhook %s: %s", name, o.errText)
 }
 
 // Probe is a test event's answer: the receiver's HTTP status (0 when none
-// came) and how long the attempt took.
+// came), how long the attempt took and the event's webhook-id.
 type Probe struct {
 	Status  int
 	Latency time.Duration
+	EventID string
 }
 
 // SendTest sends a new webhook.test event to the endpoint name, signed as
@@ -205,78 +203,9 @@ func (d *Dispatcher) SendTest(ctx context.Context, name string) (Probe, error) {
 	}
 	start := time.Now()
 	o := d.send(ctx, &endpointRun{endpoint: e, signer: keys}, store.Claimed{Endpoint: name, Event: ev}, now)
-	p := Probe{Status: o.status, Latency: time.Since(start)}
+	p := Probe{Status: o.status, Latency: time.Since(start), EventID: ev.ID}
 	if o.status < 200 || o.status >= 300 {
 		return p, fmt.Errorf("test webhook %s: %s", name, o.errText)
 	}
 	return p, nil
-}
-
-// WriteEndpoints prints endpoints as an aligned table.
-func WriteEndpoints(w io.Writer, eps []Endpoint) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tHEALTH\tFORMAT\tPENDING\tFAILED\tLAST DELIVERED\tLAST STATUS\tHOST\tNOTE")
-	for _, e := range eps {
-		note := e.LastError
-		if e.DisabledReason != "" {
-			note = "disabled " + stampShort(e.DisabledAt) + ": " + e.DisabledReason
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", e.Name, e.Health, dash(e.Format), e.Pending, e.Failed,
-			stampShort(e.LastDeliveredAt), statusText(e.LastStatus, !e.LastAttemptAt.IsZero()), dash(e.Host), clip(note, 80))
-	}
-	return tw.Flush()
-}
-
-// WriteDeliveries prints deliveries as an aligned table; now makes "next
-// attempt" relative.
-func WriteDeliveries(w io.Writer, ds []store.Delivery, now time.Time) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tCREATED\tENDPOINT\tTYPE\tWEBHOOK-ID\tSTATE\tATTEMPTS\tSTATUSES\tNEXT ATTEMPT\tLAST ERROR")
-	for _, d := range ds {
-		codes := make([]string, 0, len(d.Log))
-		for _, a := range d.Log {
-			codes = append(codes, statusText(a.Status, true))
-		}
-		if len(codes) > 8 {
-			codes = append([]string{"…"}, codes[len(codes)-8:]...)
-		}
-		next := "-"
-		if !d.NextAttemptAt.IsZero() {
-			next = "now"
-			if d.NextAttemptAt.After(now) {
-				next = "in " + human(d.NextAttemptAt.Sub(now))
-			}
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", d.ID, stampShort(d.CreatedAt), d.Endpoint, d.EventType,
-			d.EventID, d.State, d.Attempts, dash(strings.Join(codes, " ")), next, dash(clip(d.LastError, 60)))
-	}
-	return tw.Flush()
-}
-
-func stampShort(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.UTC().Format("2006-01-02 15:04:05Z")
-}
-
-// statusText is an attempt's status for tables: the code, or "err" when no
-// response came.
-func statusText(status int, attempted bool) string {
-	switch {
-	case !attempted:
-		return "-"
-	case status == 0:
-		return "err"
-	}
-	return strconv.Itoa(status)
-}
-
-func dash(s string) string { return cmpOr(s, "-") }
-
-func clip(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
 }

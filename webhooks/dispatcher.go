@@ -132,6 +132,7 @@ func New(hooks []config.Webhook, st *store.Store, log *zap.Logger, reg prometheu
 	if err != nil {
 		return nil, fmt.Errorf("register webhook metrics: %w", err)
 	}
+	m.present(d.names)
 	d.m = m
 	d.http = newHTTPClient(d.timeout, d.concurrency)
 	d.rec = &recorder{st: st}

@@ -150,9 +150,9 @@ func TestGoneDisablesEndpoint(t *testing.T) {
 		t.Error("no error logged for the 410")
 	}
 	gone.Store(false)
-	status, err := d.Test(t.Context(), "crm")
-	if err != nil || status != 200 {
-		t.Fatalf("Test = %d, %v; want 200", status, err)
+	p, err := d.Test(t.Context(), "crm")
+	if err != nil || p.Status != 200 {
+		t.Fatalf("Test = %d, %v; want 200", p.Status, err)
 	}
 	e.pass(t, d)
 	for _, ev := range []store.Event{a, b} {

@@ -96,3 +96,22 @@ func (m *metrics) setDepth(counts map[string][2]int) {
 		}
 	}
 }
+
+// present creates every series of the endpoints at 0, so that a scrape
+// shows them before the first delivery and rate() and alerts on them work
+// from the start.
+func (m *metrics) present(endpoints []string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, ep := range endpoints {
+		for _, o := range []string{outcomeDelivered, outcomeRetry, outcomeFailed, outcomeGone} {
+			m.attempts.WithLabelValues(ep, o)
+		}
+		for _, state := range []string{"pending", "failed"} {
+			m.depth.WithLabelValues(ep, state)
+			m.seen[[2]string{ep, state}] = true
+		}
+		m.latency.WithLabelValues(ep)
+		m.duration.WithLabelValues(ep)
+	}
+}

@@ -15,9 +15,10 @@ type eventView struct {
 	Data      struct {
 		AlertID  string `json:"alert_id"`
 		Customer struct {
-			ID    string `json:"id"`
-			Name  string `json:"name"`
-			Owner string `json:"owner"`
+			ID       string `json:"id"`
+			Name     string `json:"name"`
+			Owner    string `json:"owner"`
+			Timezone string `json:"timezone"`
 		} `json:"customer"`
 		Commitment struct {
 			Name string `json:"name"`
@@ -69,7 +70,7 @@ func slackText(ev eventView, now time.Time) string {
 	case SyncFailing:
 		t := fmt.Sprintf(":rotating_light: Sync source *%s* is failing", esc(d.Source))
 		if d.FailingSince != nil {
-			t += fmt.Sprintf(" since %s (%s)", stamp(*d.FailingSince), human(now.Sub(*d.FailingSince)))
+			t += fmt.Sprintf(" since %s (%s)", stamp(*d.FailingSince, time.UTC), human(now.Sub(*d.FailingSince)))
 		}
 		if d.ConsecutiveFailures > 0 {
 			t += fmt.Sprintf(", %d failed attempts in a row", d.ConsecutiveFailures)
@@ -94,7 +95,7 @@ func slackText(ev eventView, now time.Time) string {
 // commitmentText renders commitment.* events: who, which commitment, how
 // late, and when we last heard of the customer.
 func commitmentText(ev eventView, now time.Time) string {
-	d := ev.Data
+	d, loc := ev.Data, ev.zone()
 	who := d.Customer.Name
 	if who == "" {
 		who = d.Customer.ID
@@ -108,7 +109,7 @@ func commitmentText(ev eventView, now time.Time) string {
 	case CommitmentSlipped:
 		fmt.Fprintf(&b, ":red_circle: *%s*: %s slipped", esc(who), what)
 		if d.DueAt != nil {
-			fmt.Fprintf(&b, ", %s late (due %s)", human(now.Sub(*d.DueAt)), stamp(*d.DueAt))
+			fmt.Fprintf(&b, ", %s late (due %s)", human(now.Sub(*d.DueAt)), stamp(*d.DueAt, loc))
 		}
 		if d.Repeat > 0 {
 			fmt.Fprintf(&b, " [reminder %d]", d.Repeat)
@@ -117,9 +118,9 @@ func commitmentText(ev eventView, now time.Time) string {
 		fmt.Fprintf(&b, ":warning: *%s*: %s is at risk", esc(who), what)
 		if d.DueAt != nil {
 			if left := d.DueAt.Sub(now); left > 0 {
-				fmt.Fprintf(&b, ", due in %s (%s)", human(left), stamp(*d.DueAt))
+				fmt.Fprintf(&b, ", due in %s (%s)", human(left), stamp(*d.DueAt, loc))
 			} else {
-				fmt.Fprintf(&b, ", %s past due (%s), within its grace", human(-left), stamp(*d.DueAt))
+				fmt.Fprintf(&b, ", %s past due (%s), within its grace", human(-left), stamp(*d.DueAt, loc))
 			}
 		}
 	default:
@@ -133,10 +134,10 @@ func commitmentText(ev eventView, now time.Time) string {
 // contact, the waiting message or the meeting concerned, what would
 // satisfy it, whose customer it is.
 func writeContext(b *strings.Builder, ev eventView, now time.Time) {
-	d := ev.Data
+	d, loc := ev.Data, ev.zone()
 	b.WriteString(".\nLast contact: ")
 	if d.LastInteractionAt != nil {
-		fmt.Fprintf(b, "%s (%s ago)", stamp(*d.LastInteractionAt), human(now.Sub(*d.LastInteractionAt)))
+		fmt.Fprintf(b, "%s (%s ago)", stamp(*d.LastInteractionAt, loc), human(now.Sub(*d.LastInteractionAt)))
 	} else {
 		b.WriteString("none on record")
 	}
@@ -145,10 +146,10 @@ func writeContext(b *strings.Builder, ev eventView, now time.Time) {
 		if d.Subject != "" {
 			fmt.Fprintf(b, "\u201c%s\u201d ", esc(d.Subject))
 		}
-		fmt.Fprintf(b, "waiting for a reply arrived %s (%s ago)", stamp(*d.ReceivedAt), human(now.Sub(*d.ReceivedAt)))
+		fmt.Fprintf(b, "waiting for a reply arrived %s (%s ago)", stamp(*d.ReceivedAt, loc), human(now.Sub(*d.ReceivedAt)))
 	}
 	if d.Meeting != nil {
-		fmt.Fprintf(b, ".\nMeeting: \u201c%s\u201d on %s", esc(d.Meeting.Subject), stamp(d.Meeting.Start))
+		fmt.Fprintf(b, ".\nMeeting: \u201c%s\u201d on %s", esc(d.Meeting.Subject), stamp(d.Meeting.Start, loc))
 	}
 	if d.Reason != nil && d.Reason.Rule != "" {
 		fmt.Fprintf(b, ".\nRule: %s", esc(d.Reason.Rule))
@@ -161,8 +162,21 @@ func writeContext(b *strings.Builder, ev eventView, now time.Time) {
 	}
 }
 
-// stamp formats a time for a message read by people in any zone.
-func stamp(t time.Time) string { return t.UTC().Format("Mon 2 Jan 2006 15:04 UTC") }
+// stamp formats a time in loc, naming the zone: "Fri 20 Nov 2026 08:00 CET".
+func stamp(t time.Time, loc *time.Location) string {
+	return t.In(loc).Format("Mon 2 Jan 2006 15:04 MST")
+}
+
+// zone is where the event's times are shown: the customer's zone when the
+// payload names one (commitment events), else UTC.
+func (ev eventView) zone() *time.Location {
+	if ev.Data.Customer.Timezone != "" {
+		if loc, err := time.LoadLocation(ev.Data.Customer.Timezone); err == nil {
+			return loc
+		}
+	}
+	return time.UTC
+}
 
 // human renders a duration coarsely: "under a minute", "45m", "5h 20m",
 // "3d 4h". Negative durations are rendered by magnitude.

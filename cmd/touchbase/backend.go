@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -82,12 +81,16 @@ func (b *backend) close() {
 	_ = b.log.Sync()
 }
 
-// loc is the configuration's time zone, for parsing and printing times.
-func (b *backend) loc() *time.Location {
-	if b.cfg.Timezone == nil {
-		return time.UTC
+// loc is the display zone, for printing times and reading dates: the
+// configured timezone, or the machine's local zone when the configuration
+// names none.
+func (b *backend) loc() *time.Location { return displayZone(b.cfg) }
+
+func displayZone(cfg *config.Config) *time.Location {
+	if cfg == nil || !cfg.TimezoneSet || cfg.Timezone == nil {
+		return time.Local
 	}
-	return b.cfg.Timezone
+	return cfg.Timezone
 }
 
 // store opens the store in data_dir. It never creates one: a store made by
@@ -245,27 +248,28 @@ func dataError(err error) error {
 }
 
 // parseTime reads the value of a time flag (--at, --until) with
-// evaluate.ParseTime, naming the flag when it cannot. A date means the end
-// of that day there ("slipped by Friday", "silenced through Friday").
+// evaluate.ParseTime in the display zone, naming the flag when it cannot.
+// A day means its end ("slipped by Friday", "silenced through Friday").
 func (b *backend) parseTime(flag, value string) (time.Time, error) {
-	t, err := evaluate.ParseTime(value, clock(), b.loc())
-	if err != nil {
-		var arg *evaluate.ArgError
-		if errors.As(err, &arg) {
-			return t, usageError("--%s %q: %s", flag, value, arg.Msg)
-		}
+	return timeFlag(evaluate.ParseTime, flag, value, b.loc())
+}
+
+// parseStart is parseTime for --from, where a day means its start:
+// "silence from Monday" begins as Monday does.
+func (b *backend) parseStart(flag, value string) (time.Time, error) {
+	return timeFlag(evaluate.ParseStart, flag, value, b.loc())
+}
+
+func timeFlag(parse func(string, time.Time, *time.Location) (time.Time, error), flag, value string, loc *time.Location) (time.Time, error) {
+	t, err := parse(value, clock(), loc)
+	var arg *evaluate.ArgError
+	switch {
+	case errors.As(err, &arg):
+		return t, usageError("--%s %q: %s", flag, value, arg.Msg)
+	case err != nil:
 		return t, usageError("--%s %q: %v", flag, value, err)
 	}
 	return t, nil
-}
-
-// parseStart is parseTime for --from, where a date means the start of
-// that day: "silence from Monday" begins as Monday does.
-func (b *backend) parseStart(flag, value string) (time.Time, error) {
-	if d, err := time.ParseInLocation(time.DateOnly, strings.TrimSpace(value), b.loc()); err == nil {
-		return d, nil
-	}
-	return b.parseTime(flag, value)
 }
 
 // printJSON prints the daemon's answer as it came when there is one, so

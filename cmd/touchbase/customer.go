@@ -21,7 +21,9 @@ func newCustomerCmd(g *globals) *cobra.Command {
 		Long: `One customer in detail: each commitment with its state, due time and what
 would satisfy it; the observed frequency; the people at the customer who
 were touched; the recent timeline and the planned meetings; its silences.
-Times are shown in the customer's time zone.
+Times are shown in the customer's time zone, named in the first line, with
+ages such as "3 d ago"; -o wide adds when each commitment slips (after its
+grace) and shows the full times of the last contacts.
 
 --why explains every state instead: for each commitment the rule, the due
 time, the interaction that last satisfied it and, for unknown, the stale
@@ -31,9 +33,12 @@ customer's mail and meetings that did not count, each with its reason
 declined), over the longest of the customer's commitment spans (30 days
 at least) before the evaluation time. --json includes the same.
 
-An ID the configuration lacks is a usage error (exit status 2). --at works
-as for ` + "`touchbase customers`" + `. Asks the running daemon over its socket;
-without one, reads the store.`,
+An ID the configuration lacks is a usage error (exit status 2). --at
+evaluates as of another moment, as for ` + "`touchbase customers`" + `.
+
+` + timeHelp + `
+
+Asks the running daemon over its socket; without one, reads the store.`,
 		Args: cobra.ExactArgs(1),
 		RunE: dataRunE(g, &f, func(ctx context.Context, b *backend, args []string) error {
 			when, q, err := atQuery(b, at)
@@ -53,17 +58,19 @@ without one, reads the store.`,
 			if err != nil {
 				return err
 			}
+			p := newPrinter(g.stdout, &f.out, b.loc(), d.EvaluatedAt)
 			switch {
-			case f.asJSON:
+			case f.out.json():
 				return printJSON(g.stdout, raw, d)
 			case why:
-				return renderWhy(g.stdout, d)
+				return renderWhy(p, d)
 			}
-			return evaluate.RenderCustomer(g.stdout, d)
+			return renderCustomer(p, d)
 		}),
 	}
-	f.register(cmd, "print the customer as a JSON object")
-	cmd.Flags().StringVar(&at, "at", "", "evaluate as of TIME instead of now")
+	f.register(cmd, "print the customer as a JSON object", false)
+	cmd.ValidArgsFunction = completeCustomers(g)
+	cmd.Flags().StringVar(&at, "at", "", "evaluate as of TIME instead of now (now, tomorrow, -2w, 2026-12-24, RFC 3339, ...)")
 	cmd.Flags().BoolVar(&why, "why", false, "explain every state and list the mail and meetings that did not count")
 	return cmd
 }

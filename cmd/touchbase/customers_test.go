@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // The read commands print the same, byte for byte, whether the store
@@ -32,7 +33,38 @@ func TestDataCommandsGolden(t *testing.T) {
 		{"alerts-all.json.golden", []string{"alerts", "--all", "--json"}},
 		{"suggest.golden", []string{"suggest"}},
 		{"suggest.json.golden", []string{"suggest", "--json"}},
+		// -o json is --json; -o wide shows every column in full.
+		{"customers.json.golden", []string{"customers", "-o", "json"}},
+		{"alerts-all.json.golden", []string{"alerts", "--all", "-o", "json"}},
+		{"customers-wide.golden", []string{"customers", "-o", "wide"}},
+		{"alerts-all-wide.golden", []string{"alerts", "--all", "-o", "wide"}},
+		{"customer-acme-wide.golden", []string{"customer", "acme", "-o", "wide"}},
+		{"unmatched-wide.golden", []string{"unmatched", "-o", "wide"}},
+		// Filters, each repeatable or a comma list; --no-headers.
+		{"customers-filtered.golden", []string{"customers", "--state", "ok,slipped", "--owner", "alice", "--no-headers"}},
+		{"customers-state-none.golden", []string{"customers", "--state", "none", "--state", "unknown"}},
+		{"alerts-resolved-acme.golden", []string{"alerts", "--state", "resolved", "--owner", "alice"}},
+		{"alerts-state-slipped.json.golden", []string{"alerts", "--state", "slipped", "--json"}},
+		// --at in its other forms, and the alerts forecast.
+		{"customers-at-past.golden", []string{"customers", "--at", "-190h"}},
+		{"customers-at-yesterday.golden", []string{"customers", "--at", "yesterday"}},
+		{"alerts-at-forecast.golden", []string{"alerts", "--at", "2026-12-10"}},
+		{"alerts-at-forecast.json.golden", []string{"alerts", "--at", "+20d", "--json"}},
+		{"alerts-at-past.golden", []string{"alerts", "--at", "2026-11-12T12:00:00+01:00"}},
 	})
+}
+
+// checkWidth: a table printed without -o wide fits 100 columns.
+func checkWidth(t *testing.T, args []string, out string) {
+	t.Helper()
+	if slices.Contains(args, "wide") || slices.Contains(args, "json") || slices.Contains(args, "--json") {
+		return
+	}
+	for line := range strings.Lines(out) {
+		if n := utf8.RuneCountInString(strings.TrimSuffix(line, "\n")); n > tableWidth {
+			t.Errorf("%v: a line of %d columns: %q", args, n, line)
+		}
+	}
 }
 
 // goldenCase is a command and the golden file of its output.
@@ -52,6 +84,7 @@ func (f *fixture) goldenBothWays(t *testing.T, tests []goldenCase) {
 			if code != 0 || errOut != "" {
 				t.Fatalf("%v: exit %d, stderr %q", tc.args, code, errOut)
 			}
+			checkWidth(t, tc.args, out)
 			checkGolden(t, tc.golden, out, true)
 		})
 	}

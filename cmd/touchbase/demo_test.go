@@ -174,7 +174,7 @@ func TestDemoBinaryKeepAndSIGINT(t *testing.T) {
 // checkCLIOnDemo runs the commands the demo suggests against its socket.
 func checkCLIOnDemo(t *testing.T, bin, cfg string) {
 	t.Helper()
-	out, err := exec.Command(bin, "status", "--json", "--config", cfg).Output()
+	out, err := statusOutput(bin, "--json", "--config", cfg)
 	var st daemon.Status
 	if err != nil || json.Unmarshal(out, &st) != nil || !st.Ready || len(st.Sources) != 4 {
 		t.Errorf("status --json on the demo: %v\n%s", err, out)

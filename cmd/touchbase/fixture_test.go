@@ -169,7 +169,7 @@ func (f *fixture) sync(st *store.Store, pass int, syncedAt string, mails []caden
 // startDaemon runs an in-process daemon on the fixture's configuration,
 // serving the real API routes on its socket; its clock is fixtureNow and
 // it runs no loops, so the store stays as the test left it.
-func (f *fixture) startDaemon() {
+func (f *fixture) startDaemon() *daemon.Daemon {
 	t := f.t
 	d, err := daemon.New(t.Context(), daemon.Options{
 		ConfigPath: f.config, Logger: zap.NewNop(), Now: func() time.Time { return fixtureNow },
@@ -197,7 +197,7 @@ func (f *fixture) startDaemon() {
 	for {
 		_, err := b.call(t.Context(), apiReq{path: "/v1/status"})
 		if err == nil {
-			return
+			return d
 		}
 		if !errors.Is(err, errNoDaemon) {
 			t.Fatalf("daemon status: %v", err)

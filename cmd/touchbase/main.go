@@ -55,8 +55,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func newRoot(g *globals) *cobra.Command {
 	root := &cobra.Command{
-		Use:           "touchbase",
-		Short:         "Keep in touch with every customer: cadence tracking from mail and calendars",
+		Use:   "touchbase",
+		Short: "Keep in touch with every customer: cadence tracking from mail and calendars",
+		Long: `Keep in touch with every customer: cadence tracking from mail and calendars.
+
+Tables show times in the configured timezone (the machine's own when the
+configuration names none), with ages such as "3 d ago"; they fit 100
+columns, and -o wide shows every column in full. --json (or -o json)
+prints JSON with RFC 3339 times. Exit status: 0 ok, 1 runtime failure, 2
+usage or configuration error.
+
+Shell completion: "touchbase completion bash|zsh|fish" prints a script
+that completes commands, flags, customer IDs, commitments, webhook names
+and, from a running daemon, silence IDs. For bash:
+  source <(touchbase completion bash)`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}

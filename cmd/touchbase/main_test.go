@@ -223,7 +223,9 @@ func TestPrintStatusGolden(t *testing.T) {
 	st := &daemon.Status{
 		Version: "v1.2.3", PID: 4242, StartedAt: at.Add(-26 * time.Hour), Now: at, Ready: true,
 		Config: daemon.ConfigStatus{Path: "/etc/touchbase/touchbase.yaml", LoadedAt: at.Add(-time.Hour), LogLevel: "info",
-			PollInterval: "5m0s", StaleAfter: "1h0m0s", Accounts: 2, Customers: 14, Webhooks: 1},
+			PollInterval: "5m0s", StaleAfter: "1h0m0s", Accounts: 2, Customers: 14, Webhooks: 1,
+			RejectedReload: &daemon.RejectedReload{At: at.Add(-3 * time.Minute), Problems: 2,
+				Error: `/etc/touchbase/touchbase.yaml:12: customers[0].tier: unknown tier "gold"`}},
 		Sources: []daemon.SourceStatus{
 			{Name: "caldav:alice", LastAttemptAt: ts(-time.Minute), FailingSince: ts(-3 * time.Hour), ConsecutiveFailures: 17,
 				LastError: "propfind https://dav.example.com/: 401 Unauthorized\n(check the password)", Stale: true},
@@ -233,11 +235,19 @@ func TestPrintStatusGolden(t *testing.T) {
 		Interactions: daemon.InteractionsStatus{Counted: 1180, Filtered: map[string]int{"list": 12, "bulk": 3}},
 		Outbox:       daemon.OutboxStatus{Pending: 2, Failed: 1},
 	}
-	var buf bytes.Buffer
-	if err := printStatus(&buf, st); err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		golden string
+		format string
+	}{{"status.golden", outTable}, {"status-wide.golden", outWide}} {
+		var buf bytes.Buffer
+		if err := printStatus(newPrinter(&buf, &outputFlags{format: tc.format}, berlin, st.Now), st); err != nil {
+			t.Fatal(err)
+		}
+		golden(t, tc.golden, buf.String())
 	}
-	golden(t, "status.golden", buf.String())
+	if err := unhealthy(st); err == nil || err.Error() != "1 of 2 sources failing or stale: caldav:alice; the last reload was rejected" {
+		t.Errorf("unhealthy = %v; want caldav:alice and the rejected reload named", err)
+	}
 }
 
 // golden compares got with testdata/name, rewriting it with -update.
@@ -277,10 +287,13 @@ func TestCheckSources(t *testing.T) {
 		fakeChecked{name: "caldav:alice", err: errors.New("propfind: 401 Unauthorized")},
 		fakeUnchecked{fakeChecked{name: "imap:bob"}},
 	}
-	var buf bytes.Buffer
-	err := checkSources(t.Context(), &buf, sources)
-	if err == nil || err.Error() != "1 of 3 sources failed the connection check" {
+	results := checkSources(t.Context(), sources)
+	if err := connectError(results); err == nil || err.Error() != "1 of 3 sources failed the connection check" {
 		t.Errorf("checkSources = %v, want 1 of 3 failed", err)
+	}
+	var buf bytes.Buffer
+	if err := renderConnect(newPrinter(&buf, &outputFlags{}, time.UTC, time.Time{}), results); err != nil {
+		t.Fatal(err)
 	}
 	golden(t, "check-connect.golden", buf.String())
 }

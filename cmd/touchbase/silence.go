@@ -48,9 +48,8 @@ the configuration before any silence is stored; an unknown one is a usage
 error (exit status 2). The silence starts now, or at --from. It records
 --author (default: $USER) as who added it.
 
-TIME is RFC 3339, a date (through its end, in the configured time zone), a
-local "2006-01-02 15:04", or a length from now (36h, 2d, 1w, 3bd). A
-date means the end of that day for --until and its start for --from.
+` + timeHelp + ` For --from, a day means its start.
+
 Prints the silences created, with their IDs for ` + "`silence remove`" + `.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: dataRunE(g, &f, func(ctx context.Context, b *backend, args []string) error {
@@ -66,13 +65,14 @@ Prints the silences created, with their IDs for ` + "`silence remove`" + `.`,
 			if err != nil {
 				return err
 			}
-			if f.asJSON {
+			if f.out.json() {
 				return printJSON(g.stdout, raw, ss)
 			}
-			return evaluate.RenderSilences(g.stdout, ss, b.loc())
+			return renderSilences(newPrinter(g.stdout, &f.out, b.loc(), clock()), ss)
 		}),
 	}
-	f.register(cmd, "print the silences created as a JSON array")
+	f.register(cmd, "print the silences created as a JSON array", true)
+	cmd.ValidArgsFunction = completeSilenceTargets(g)
 	cmd.Flags().StringVar(&until, "until", "", "end of the silence (required)")
 	cmd.Flags().StringVar(&from, "from", "", "start of the silence (default: now)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why, shown with the silence")
@@ -125,13 +125,13 @@ func newSilenceListCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if f.asJSON {
+			if f.out.json() {
 				return printJSON(g.stdout, raw, ss)
 			}
-			return evaluate.RenderSilences(g.stdout, ss, b.loc())
+			return renderSilences(newPrinter(g.stdout, &f.out, b.loc(), clock()), ss)
 		}),
 	}
-	f.register(cmd, "print a JSON array of silences")
+	f.register(cmd, "print a JSON array of silences", true)
 	cmd.Flags().BoolVar(&all, "all", false, "include silences that ended")
 	return cmd
 }
@@ -158,6 +158,7 @@ silence has already ended, is a runtime failure (exit status 1).`,
 			return err
 		}),
 	}
-	f.register(cmd, "")
+	f.register(cmd, "", false)
+	cmd.ValidArgsFunction = completeSilenceIDs(g)
 	return cmd
 }

@@ -61,7 +61,7 @@ func TestSilences(t *testing.T) {
 			}
 			step("", "silence", "add", "acme/reply", "--until", "1d")
 			step("silence-customers.golden", "customers")
-			if _, out, _ := f.run(path, "customer", "acme"); !strings.Contains(out, "state slipped (silenced)") {
+			if _, out, _ := f.run(path, "customer", "acme"); !strings.Contains(out, "(acme): slipped (silenced);") {
 				t.Errorf("customer acme with every slip silenced:\n%s", out)
 			}
 			var cs []map[string]any
@@ -70,7 +70,7 @@ func TestSilences(t *testing.T) {
 				t.Errorf("customers --json with acme silenced: %v, %v; want state slipped, silenced true", err, cs)
 			}
 			if _, out, _ := f.run(path, "customer", "acme"); !strings.Contains(out, "slipped (silenced)") ||
-				!strings.Contains(out, "silenced weekly until 2026-12-01 23:59: on holiday") {
+				!strings.Contains(out, "silenced weekly until 2026-12-01 23:59 (in 11 d): on holiday") {
 				t.Errorf("customer acme does not show the silence:\n%s", out)
 			}
 			if out := step("silence-remove.golden", "silence", "remove", id); !strings.Contains(out, id) {

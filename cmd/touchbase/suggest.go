@@ -28,12 +28,12 @@ Asks the running daemon over its socket; without one, reads the store.`,
 			if err != nil {
 				return err
 			}
-			if f.asJSON {
+			if f.out.json() {
 				return printJSON(g.stdout, raw, ss)
 			}
-			return evaluate.RenderSuggestions(g.stdout, ss, b.loc())
+			return renderSuggestions(newPrinter(g.stdout, &f.out, b.loc(), clock()), ss)
 		}),
 	}
-	f.register(cmd, "print a JSON array of suggestions")
+	f.register(cmd, "print a JSON array of suggestions", false)
 	return cmd
 }

@@ -52,13 +52,13 @@ Asks the running daemon over its socket; without one, reads the store.`,
 			if err != nil {
 				return err
 			}
-			if f.asJSON {
+			if f.out.json() {
 				return printJSON(g.stdout, raw, us)
 			}
-			return evaluate.RenderUnmatched(g.stdout, us, b.loc())
+			return renderUnmatched(newPrinter(g.stdout, &f.out, b.loc(), clock()), us)
 		}),
 	}
-	f.register(cmd, "print a JSON array, one object per domain")
+	f.register(cmd, "print a JSON array, one object per domain", true)
 	cmd.Flags().StringVar(&since, "since", "", "look back `DUR` (default 30d)")
 	return cmd
 }

@@ -66,8 +66,11 @@ configuration.`,
 
 // webhooksRunE is runE for the webhook commands: it opens the store and
 // builds a Dispatcher for the configured endpoints.
-func webhooksRunE(g *globals, fn func(ctx context.Context, b *backend, d *webhooks.Dispatcher, args []string) error) func(*cobra.Command, []string) error {
+func webhooksRunE(g *globals, out *outputFlags, fn func(ctx context.Context, b *backend, d *webhooks.Dispatcher, args []string) error) func(*cobra.Command, []string) error {
 	return runE(func(cmd *cobra.Command, args []string) error {
+		if err := out.check(); err != nil {
+			return err
+		}
 		b, err := newBackend(g, "")
 		if err != nil {
 			return err
@@ -97,44 +100,53 @@ func newDispatcher(b *backend, st *store.Store) (*webhooks.Dispatcher, error) {
 }
 
 func newWebhooksListCmd(g *globals) *cobra.Command {
-	var asJSON bool
+	var out outputFlags
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "Configured endpoints with their health and queue",
 		Long: `The configured endpoints, in configuration order, with their health (ok,
 failing, idle, disabled after a 410 Gone), pending and failed deliveries and
 the last attempt; then endpoints that only have deliveries left from an
-earlier configuration. Hosts only: a URL's path may hold a token.`,
+earlier configuration. Hosts only: a URL's path may hold a token. -o wide
+adds the event types each endpoint gets and when it last delivered.`,
 		Args: cobra.NoArgs,
-		RunE: webhooksRunE(g, func(ctx context.Context, _ *backend, d *webhooks.Dispatcher, _ []string) error {
+		RunE: webhooksRunE(g, &out, func(ctx context.Context, b *backend, d *webhooks.Dispatcher, _ []string) error {
 			eps, err := d.List(ctx)
 			if err != nil {
 				return err
 			}
-			if asJSON {
+			if out.json() {
 				return printJSON(g.stdout, nil, orEmpty(eps))
 			}
-			return webhooks.WriteEndpoints(g.stdout, eps)
+			return renderEndpoints(newPrinter(g.stdout, &out, b.loc(), clock()), eps)
 		}),
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array of endpoints")
+	out.register(cmd, "print a JSON array of endpoints", true)
 	return cmd
 }
 
 func newWebhooksTestCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var out outputFlags
+	cmd := &cobra.Command{
 		Use:   "test NAME",
 		Short: "Send a webhook.test event to an endpoint now and print its answer",
 		Long: `Send a new webhook.test event to the endpoint NAME at once, even when it is
-disabled, and print the receiver's HTTP status. Exit status 1 when the
-receiver answers other than 2xx or cannot be reached; a 2xx re-enables a
-disabled endpoint. The delivery is logged (see deliveries) and not retried.
+disabled, and print the receiver's HTTP status, the latency and the
+event's webhook-id. Exit status 1 when the receiver answers other than 2xx
+or cannot be reached; a 2xx re-enables a disabled endpoint. The delivery is
+logged (see deliveries) and not retried.
 
 Before any store exists (no daemon has run yet), the signed event is sent
-straight to the receiver and the status and latency are printed; nothing
-is logged.`,
-		Args: cobra.ExactArgs(1),
+straight to the receiver; nothing is logged.
+
+--json prints {"webhook", "status" (0: no answer), "latency_ms",
+"webhook_id", "logged", "error"}, also when the test failed.`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeWebhooks(g),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
 			b, err := newBackend(g, "")
 			if err != nil {
 				return err
@@ -146,40 +158,79 @@ is logged.`,
 			}
 			ctx := cmd.Context()
 			path := filepath.Join(b.cfg.DataDir, store.FileName)
-			if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			var p webhooks.Probe
+			logged := true
+			if _, err = os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 				// Checking the receiver is the first thing one does after
 				// writing a configuration: it must not wait for a store.
-				return testDirect(ctx, g, b, name)
+				logged = false
+				p, err = testDirect(ctx, b, name)
+			} else {
+				p, err = testLogged(ctx, b, name)
 			}
-			st, err := b.store(ctx)
-			if err != nil {
-				return err
+			var ee *exitError
+			if errors.As(err, &ee) {
+				return err // the configuration, not the receiver
 			}
-			d, err := newDispatcher(b, st)
-			if err != nil {
-				return err
-			}
-			status, err := d.Test(ctx, name)
-			if status != 0 {
-				fmt.Fprintf(g.stdout, "%s: %d %s\n", name, status, http.StatusText(status))
-			}
-			return err
+			return errors.Join(printTest(g, &out, name, p, logged, err), err)
 		}),
 	}
+	out.register(cmd, "print the receiver's answer as a JSON object", false)
+	return cmd
 }
 
-// testDirect sends the test event without a store and prints the answer.
-func testDirect(ctx context.Context, g *globals, b *backend, name string) error {
+// testResult is `webhooks test --json`.
+type testResult struct {
+	Webhook   string `json:"webhook"`
+	Status    int    `json:"status"` // 0: no answer came
+	LatencyMS int64  `json:"latency_ms"`
+	WebhookID string `json:"webhook_id"`
+	Logged    bool   `json:"logged"` // false: sent directly, no store yet
+	Error     string `json:"error,omitempty"`
+}
+
+// printTest prints the test's outcome: JSON always, text when an answer
+// came (the error says the rest).
+func printTest(g *globals, out *outputFlags, name string, p webhooks.Probe, logged bool, err error) error {
+	if out.json() {
+		r := testResult{Webhook: name, Status: p.Status, LatencyMS: p.Latency.Milliseconds(), WebhookID: p.EventID, Logged: logged}
+		if err != nil {
+			r.Error = err.Error()
+		}
+		return printJSON(g.stdout, nil, r)
+	}
+	if p.Status == 0 {
+		return nil
+	}
+	how := "webhook-id " + p.EventID
+	if !logged {
+		how = "sent directly: no store yet, so not logged"
+	}
+	_, werr := fmt.Fprintf(g.stdout, "%s: %d %s in %s (%s)\n", name, p.Status, http.StatusText(p.Status),
+		p.Latency.Round(time.Millisecond), how)
+	return werr
+}
+
+// testLogged sends the test event through the store's outbox.
+func testLogged(ctx context.Context, b *backend, name string) (webhooks.Probe, error) {
+	st, err := b.store(ctx)
+	if err != nil {
+		return webhooks.Probe{}, err
+	}
+	d, err := newDispatcher(b, st)
+	if err != nil {
+		return webhooks.Probe{}, err
+	}
+	return d.Test(ctx, name)
+}
+
+// testDirect sends the test event without a store.
+func testDirect(ctx context.Context, b *backend, name string) (webhooks.Probe, error) {
 	d, err := webhooks.New(b.cfg.Webhooks, nil, b.log, nil, webhooks.WithClock(clock))
 	if err != nil {
-		return &exitError{code: exitUsage, err: fmt.Errorf("%s: %w", b.cfg.Path, err)}
+		return webhooks.Probe{}, &exitError{code: exitUsage, err: fmt.Errorf("%s: %w", b.cfg.Path, err)}
 	}
-	p, err := d.SendTest(ctx, name)
-	if p.Status != 0 {
-		fmt.Fprintf(g.stdout, "%s: %d %s in %s (sent directly: no store yet, so not logged)\n",
-			name, p.Status, http.StatusText(p.Status), p.Latency.Round(time.Millisecond))
-	}
-	return err
+	return d.SendTest(ctx, name)
 }
 
 func webhookNames(b *backend) string {
@@ -195,17 +246,18 @@ func webhookNames(b *backend) string {
 
 func newWebhooksDeliveriesCmd(g *globals) *cobra.Command {
 	var (
-		f      store.DeliveryFilter
-		asJSON bool
+		f   store.DeliveryFilter
+		out outputFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "deliveries [--endpoint NAME] [--state STATE] [--limit N]",
 		Short: "The delivery log, newest first, with each delivery's attempts",
 		Long: `The delivery log, newest first: each (event, endpoint) delivery with its
 webhook-id, state (pending, delivered, failed), attempts and their HTTP
-statuses, and when it is tried next. --json includes every attempt.`,
+statuses, and when it is tried next. -o wide adds the webhook-id and the
+full creation times; --json includes every attempt.`,
 		Args: cobra.NoArgs,
-		RunE: webhooksRunE(g, func(ctx context.Context, _ *backend, d *webhooks.Dispatcher, _ []string) error {
+		RunE: webhooksRunE(g, &out, func(ctx context.Context, b *backend, d *webhooks.Dispatcher, _ []string) error {
 			if f.State != "" && !slices.Contains([]string{store.DeliveryPending, store.DeliveryDelivered, store.DeliveryFailed}, f.State) {
 				return usageError("--state %q: want pending, delivered or failed", f.State)
 			}
@@ -216,16 +268,19 @@ statuses, and when it is tried next. --json includes every attempt.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
+			if out.json() {
 				return printJSON(g.stdout, nil, orEmpty(ds))
 			}
-			return webhooks.WriteDeliveries(g.stdout, ds, clock())
+			return renderDeliveries(newPrinter(g.stdout, &out, b.loc(), clock()), ds)
 		}),
 	}
 	cmd.Flags().StringVar(&f.Endpoint, "endpoint", "", "only deliveries to this endpoint")
 	cmd.Flags().StringVar(&f.State, "state", "", "only deliveries in this state: pending, delivered or failed")
 	cmd.Flags().IntVar(&f.Limit, "limit", 50, "at most this many deliveries")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array of deliveries with their attempt logs")
+	out.register(cmd, "print a JSON array of deliveries with their attempt logs", true)
+	_ = cmd.RegisterFlagCompletionFunc("endpoint", completeWebhooks(g))
+	_ = cmd.RegisterFlagCompletionFunc("state", cobra.FixedCompletions(
+		[]string{store.DeliveryPending, store.DeliveryDelivered, store.DeliveryFailed}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
@@ -238,7 +293,7 @@ retries and the same webhook-id, so receivers can deduplicate. The running
 daemon sends it on its next pass (or ` + "`touchbase run --once`" + `). An ID that
 does not exist is a runtime failure (exit status 1).`,
 		Args: cobra.ExactArgs(1),
-		RunE: webhooksRunE(g, func(ctx context.Context, _ *backend, d *webhooks.Dispatcher, args []string) error {
+		RunE: webhooksRunE(g, &outputFlags{}, func(ctx context.Context, _ *backend, d *webhooks.Dispatcher, args []string) error {
 			id, err := strconv.ParseInt(args[0], 10, 64)
 			if err != nil || id < 1 {
 				return usageError("delivery ID %q: want a number from `touchbase webhooks deliveries`", args[0])

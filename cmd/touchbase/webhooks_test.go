@@ -94,11 +94,16 @@ func TestWebhooksTestAndRedeliver(t *testing.T) {
 	f := newFixture(t, rcv.URL)
 
 	code, out, errOut := f.run(f.config, "webhooks", "test", "ops")
-	if code != 0 || out != "ops: 200 OK\n" || errOut != "" {
-		t.Fatalf("test ops: exit %d, stdout %q, stderr %q; want 0 and ops: 200 OK", code, out, errOut)
+	okLine := regexp.MustCompile(`^ops: 200 OK in \d+(\.\d+)?[mµn]?s \(webhook-id (msg_[a-z0-9]{32})\)\n$`)
+	m := okLine.FindStringSubmatch(out)
+	if code != 0 || m == nil || errOut != "" {
+		t.Fatalf("test ops: exit %d, stdout %q, stderr %q; want 0 and ops: 200 OK with the latency and webhook-id", code, out, errOut)
 	}
 	req, body := rcv.last(t)
 	checkSigned(t, req, body)
+	if got := req.Header.Get("webhook-id"); got != m[2] {
+		t.Errorf("printed webhook-id %s, the receiver got %s", m[2], got)
+	}
 	var ev struct{ Type string }
 	if json.Unmarshal(body, &ev); req.URL.Path != "/ops" || ev.Type != "webhook.test" {
 		t.Errorf("receiver got %s %s, want a webhook.test on /ops", req.URL.Path, body)
@@ -106,10 +111,21 @@ func TestWebhooksTestAndRedeliver(t *testing.T) {
 
 	rcv.status.Store(http.StatusInternalServerError)
 	code, out, errOut = f.run(f.config, "webhooks", "test", "ops")
-	if code != 1 || out != "ops: 500 Internal Server Error\n" || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "test webhook ops") {
+	if code != 1 || !strings.HasPrefix(out, "ops: 500 Internal Server Error in ") || strings.Count(errOut, "\n") != 1 ||
+		!strings.Contains(errOut, "test webhook ops") {
 		t.Errorf("test ops answered 500: exit %d, stdout %q, stderr %q; want 1, the status, one error line", code, out, errOut)
 	}
-	failed := deliveries(t, f, "--state", "failed")
+	// --json: the same answer for scripts, also when it failed.
+	code, out, errOut = f.run(f.config, "webhooks", "test", "ops", "--json")
+	var res testResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil || code != 1 || res.Webhook != "ops" || res.Status != 500 ||
+		res.LatencyMS < 0 || !res.Logged || !strings.Contains(res.Error, "500") || strings.Count(errOut, "\n") != 1 {
+		t.Errorf("test ops --json answered 500: exit %d, %+v (%v), stderr %q; want 1 and the status in JSON", code, res, err, errOut)
+	}
+	if req, _ := rcv.last(t); res.WebhookID == "" || req.Header.Get("webhook-id") != res.WebhookID {
+		t.Errorf("--json webhook_id %q, the receiver got %q", res.WebhookID, req.Header.Get("webhook-id"))
+	}
+	failed := deliveries(t, f, "--state", "failed", "--limit", "1")
 	if len(failed) != 1 || failed[0].EventType != "webhook.test" || failed[0].LastStatus != 500 {
 		t.Fatalf("failed deliveries %+v, want the one test answered 500", failed)
 	}
@@ -191,12 +207,18 @@ func TestWebhooksTestWithoutStore(t *testing.T) {
 	}
 
 	code, out, errOut := runCLI(t, "webhooks", "test", "sink", "--config", path)
-	if code != 0 || !regexp.MustCompile(`^sink: 204 No Content in \d+(\.\d+)?m?s \(sent directly: no store yet, so not logged\)\n$`).MatchString(out) {
+	if code != 0 || !regexp.MustCompile(`^sink: 204 No Content in \d+(\.\d+)?[mµn]?s \(sent directly: no store yet, so not logged\)\n$`).MatchString(out) {
 		t.Fatalf("test sink: exit %d, stdout %q, stderr %q; want 0, the status and the latency", code, out, errOut)
 	}
+	code, out, errOut = runCLI(t, "webhooks", "test", "sink", "--json", "--config", path)
+	var res testResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil || code != 0 || res.Status != 204 || res.Logged || res.Error != "" ||
+		!strings.HasPrefix(res.WebhookID, "msg_") {
+		t.Errorf("test sink --json: exit %d, %+v (%v), stderr %q; want 0, 204, not logged, a webhook-id", code, res, err, errOut)
+	}
 	evs := sink.Events()
-	if len(evs) != 1 || evs[0].Type != "webhook.test" || len(sink.Rejected()) != 0 {
-		t.Errorf("sink got %+v (rejected %+v), want one verified webhook.test", evs, sink.Rejected())
+	if len(evs) != 2 || evs[0].Type != "webhook.test" || len(sink.Rejected()) != 0 {
+		t.Errorf("sink got %+v (rejected %+v), want two verified webhook.test", evs, sink.Rejected())
 	}
 
 	code, out, errOut = runCLI(t, "webhooks", "test", "down", "--config", path)

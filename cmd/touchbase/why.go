@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"fmt"
-	"io"
 	"text/tabwriter"
 	"time"
 
@@ -11,23 +10,14 @@ import (
 	"github.com/touchbase/touchbase/evaluate"
 )
 
-const whyLayout = "2006-01-02 15:04"
-
 // renderWhy prints `touchbase customer ID --why`, times in the customer's
-// zone.
-func renderWhy(w io.Writer, d evaluate.CustomerDetail) error {
-	loc, err := time.LoadLocation(d.Timezone)
-	if err != nil {
-		loc = time.UTC
-	}
-	at := func(t *time.Time) string {
-		if t == nil || t.IsZero() {
-			return "-"
-		}
-		return t.In(loc).Format(whyLayout)
-	}
+// zone, named in the first line.
+func renderWhy(p printer, d evaluate.CustomerDetail) error {
+	w := p.w
+	tf := times{loc: customerZone(d), now: d.EvaluatedAt}
+	at := func(t *time.Time) string { return tf.at(deref(t)) }
 	fmt.Fprintf(w, "%s (%s): %s; owner %s; times in %s; evaluated at %s\n", d.Name, d.ID, d.State, cmp.Or(d.Owner, "-"),
-		d.Timezone, at(&d.EvaluatedAt))
+		zoneName(tf.loc), at(&d.EvaluatedAt))
 	for _, c := range d.Commitments {
 		state := string(c.State)
 		if c.Silenced {
@@ -37,7 +27,7 @@ func renderWhy(w io.Writer, d evaluate.CustomerDetail) error {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		r := c.Reason
 		fmt.Fprintf(tw, "  rule\t%s\n", r.Rule)
-		due := at(r.DueAt)
+		due := tf.atAgo(deref(r.DueAt))
 		if r.SlipsAt != nil {
 			due += ", slips " + at(r.SlipsAt)
 		}
@@ -71,12 +61,12 @@ func renderWhy(w io.Writer, d evaluate.CustomerDetail) error {
 		return err
 	}
 	fmt.Fprintf(w, "\nDid not count since %s:\n", at(d.WhySince))
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "WHEN\tKIND\tDIRECTION\tREASON\tFROM\tSUBJECT")
+	t := newTable(col{name: "WHEN"}, col{name: "KIND"}, col{name: "DIRECTION"}, col{name: "REASON"}, col{name: "FROM", flex: true},
+		col{name: "SUBJECT", flex: true})
 	for _, n := range d.NotCounted {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", at(&n.At), n.Kind, cmp.Or(string(n.Direction), "-"), n.Reason, cmp.Or(n.Sender, "-"), n.Subject)
+		t.add(at(&n.At), string(n.Kind), string(n.Direction), string(n.Reason), n.Sender, n.Subject)
 	}
-	return tw.Flush()
+	return t.write(w, tableOpts{wide: p.out.wide()})
 }
 
 // refLine describes an interaction in one line.
