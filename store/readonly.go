@@ -24,7 +24,7 @@ var (
 	// ErrNotWritable: this user cannot write the store (the service's
 	// files, read by an operator in its group), so it can neither change
 	// nor migrate it.
-	ErrNotWritable = errors.New("store is not writable by this user")
+	ErrNotWritable = errors.New("not writable")
 	// ErrOlderSchema: the store is at an older schema than this binary
 	// reads; only a writable Open migrates it.
 	ErrOlderSchema = errors.New("store schema is older than this binary")
@@ -86,7 +86,7 @@ func openReadOnly(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		if snap == nil && isCantOpen(err) {
 			if _, werr := os.Stat(path + "-wal"); werr == nil {
-				return nil, fmt.Errorf("%w: its write-ahead log %s-wal has no index beside it, which only a user who can write the store rebuilds", ErrNotWritable, path)
+				return nil, fmt.Errorf("its write-ahead log %s-wal has no index (-shm) beside it, which only a user who can write the store rebuilds, and the store is %w by this user", path, ErrNotWritable)
 			}
 		}
 		return nil, err
@@ -198,5 +198,5 @@ func notWritable(path string) error {
 			owner = " (it belongs to " + owner + ")"
 		}
 	}
-	return fmt.Errorf("%w: %s is not writable by user %s%s", ErrNotWritable, path, who, owner)
+	return fmt.Errorf("%s is %w by user %s%s", path, ErrNotWritable, who, owner)
 }

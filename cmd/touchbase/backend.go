@@ -136,6 +136,15 @@ func storeAdvice(err error) error {
 	return err
 }
 
+// ownerAdvice says, for the commands that must write the store themselves
+// (daemon, run --once), who can run them.
+func ownerAdvice(err error) error {
+	if errors.Is(err, store.ErrNotWritable) {
+		return fmt.Errorf("%w; run this command as the store's owner", err)
+	}
+	return err
+}
+
 // reopen closes the store so that the next openStore looks again.
 func (b *backend) reopen() {
 	if b.st != nil {
