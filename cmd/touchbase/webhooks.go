@@ -148,6 +148,8 @@ disabled, and print the receiver's HTTP status. Exit status 1 when the
 receiver answers other than 2xx or cannot be reached; a 2xx re-enables a
 disabled endpoint. The delivery is logged (see deliveries) and not retried.
 
+Asks the running daemon to send it; without one it writes the store
+itself, which only the store's owner (the service user, or root) can.
 Before any store exists (no daemon has run yet), the signed event is sent
 straight to the receiver and the status and latency are printed; nothing
 is logged.`,
@@ -272,7 +274,10 @@ func newWebhooksRedeliverCmd(g *globals) *cobra.Command {
 		Long: `Make delivery ID (see deliveries) pending and due now, with a fresh round of
 retries and the same webhook-id, so receivers can deduplicate. The running
 daemon sends it on its next pass (or ` + "`touchbase run --once`" + `). An ID that
-does not exist is a runtime failure (exit status 1).`,
+does not exist is a runtime failure (exit status 1).
+
+Asks the running daemon; without one it writes the store itself, which
+only the store's owner (the service user, or root) can.`,
 		Args: cobra.ExactArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseInt(args[0], 10, 64)
