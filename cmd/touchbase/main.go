@@ -71,8 +71,15 @@ func newRoot(g *globals) *cobra.Command {
 	root.AddCommand(newDemoCmd(g))
 	root.AddCommand(newCustomersCmd(g), newCustomerCmd(g), newAlertsCmd(g), newSilenceCmd(g), newWebhooksCmd(g), newSuggestCmd(g),
 		newUnmatchedCmd(g))
+	for _, c := range extraCommands {
+		root.AddCommand(c(g))
+	}
 	return root
 }
+
+// extraCommands are added by files built with tags only (man.go, -tags
+// mangen).
+var extraCommands []func(*globals) *cobra.Command
 
 // exitError carries a command's exit status.
 type exitError struct {
