@@ -164,7 +164,7 @@ func build(binPath, caPath, version, out string) error {
 		return fmt.Errorf("write image: %w", err)
 	}
 	desc := v1.Descriptor{MediaType: types.OCIManifestSchema1,
-		Platform:    &v1.Platform{OS: "linux", Architecture: runtime.GOARCH},
+		Platform: &v1.Platform{OS: "linux", Architecture: runtime.GOARCH},
 		// ref.name is the tag; containerd (and Docker's load) name the image by the other.
 		Annotations: map[string]string{"org.opencontainers.image.ref.name": version,
 			"io.containerd.image.name": "docker.io/library/touchbase:" + version}}
