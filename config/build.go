@@ -284,21 +284,23 @@ func (b *builder) readFile(key, path string) []byte {
 }
 
 // readSecretFile is readFile for a password, token or webhook key, and
-// warns when the file's mode lets group or others at it: the daemon still
-// runs, but anyone on the host could log in as it or forge its webhooks.
+// warns when the file's mode lets others at it, or its group write it: the
+// daemon still runs, but anyone on the host could log in as it or forge
+// its webhooks. Group read is how the README's systemd setup works (root's
+// file, the service's group reads it).
 func (b *builder) readSecretFile(key, path string) []byte {
 	data := b.readFile(key, path)
 	if data == nil {
 		return nil
 	}
-	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		b.p.warn(key, "secret file %q is open to group or others (mode %04o): chmod 600 it", path, fi.Mode().Perm())
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o027 != 0 {
+		b.p.warn(key, "secret file %q is open to others (mode %04o): chmod 640 it (600 if the daemon's user owns it)", path, fi.Mode().Perm())
 	}
 	return data
 }
 
 // checkSecretFile checks that a secret file is readable, not empty and
-// private to its owner.
+// private to its owner and group.
 func (b *builder) checkSecretFile(key, path string) {
 	clear(b.readSecretFile(key, path))
 }

@@ -33,12 +33,15 @@ var migrationFiles embed.FS
 // Store is an open database. It is safe for concurrent use; writes are
 // serialised on one connection, as SQLite allows one writer at a time.
 type Store struct {
-	db  *sql.DB
-	now func() time.Time
+	db   *sql.DB
+	now  func() time.Time
+	snap *snapshot // an immutable read-only open's view of its file; nil otherwise
 }
 
 // Open opens (creating if needed) the database in dir and migrates it to the
-// latest schema. dir is created with mode 0700 if missing.
+// latest schema. dir is created with mode 0750 if missing: the service's
+// group (operators) may read the store. It fails with ErrNotWritable when
+// this user cannot write the store (see OpenReadOnly for reading it).
 func Open(ctx context.Context, dir string) (*Store, error) {
 	return open(ctx, dir, latestVersion())
 }
@@ -46,7 +49,10 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 // open opens the database migrated to schema version target; tests use it
 // to build databases at earlier versions.
 func open(ctx context.Context, dir string, target int) (*Store, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if err := checkWritable(dir); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	path := filepath.Join(dir, FileName)

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -93,10 +92,14 @@ func displayZone(cfg *config.Config) *time.Location {
 	return cfg.Timezone
 }
 
-// store opens the store in data_dir. It never creates one: a store made by
-// a CLI user could belong to the wrong user, and an empty one answers
-// nothing useful.
-func (b *backend) store(ctx context.Context) (*store.Store, error) {
+// openStore opens the store in data_dir when no daemon answers: read-only
+// (no migration, no write: an operator in the service's group can read the
+// service's files but not write them) unless write, for the commands that
+// change state. It never creates a store: a store made by a CLI user could
+// belong to the wrong user, and an empty one answers nothing useful.
+// Errors say what to do instead: start the daemon, or run as the store's
+// owner.
+func (b *backend) openStore(ctx context.Context, write bool) (*store.Store, error) {
 	if b.st != nil {
 		return b.st, nil
 	}
@@ -105,25 +108,82 @@ func (b *backend) store(ctx context.Context) (*store.Store, error) {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("no store at %s: start the daemon or run `touchbase run --once` first", path)
 		}
-		return nil, fmt.Errorf("open store: %w", err)
+		return nil, storeAdvice(fmt.Errorf("open store: %w", err))
 	}
-	st, err := store.Open(ctx, b.cfg.DataDir)
+	open := store.OpenReadOnly
+	if write {
+		open = store.Open
+	}
+	st, err := open(ctx, b.cfg.DataDir)
 	if err != nil {
-		return nil, err
+		return nil, storeAdvice(err)
 	}
 	b.st = st
 	return st, nil
 }
 
-// runner is an evaluation runner over the store, for when no daemon runs.
-func (b *backend) runner(ctx context.Context) (*evaluate.Runner, error) {
-	st, err := b.store(ctx)
-	if err != nil {
-		return nil, err
+// storeAdvice adds to err what a user who cannot use the store directly
+// can do instead.
+func storeAdvice(err error) error {
+	switch {
+	case errors.Is(err, store.ErrNotWritable):
+		return fmt.Errorf("%w; start the daemon, which makes changes for the CLI (systemctl start touchbase), "+
+			"or run this command as the store's owner", err)
+	case errors.Is(err, store.ErrOlderSchema):
+		return fmt.Errorf("%w; start the daemon, which migrates it (systemctl start touchbase), "+
+			"or run `touchbase run --once` as the store's owner", err)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("%w; the data_dir folder and the store must be readable by your group "+
+			"(join it: usermod -aG touchbase $USER, then log in again)", err)
 	}
+	return err
+}
+
+// ownerAdvice says, for the commands that must write the store themselves
+// (daemon, run --once), who can run them.
+func ownerAdvice(err error) error {
+	if errors.Is(err, store.ErrNotWritable) {
+		return fmt.Errorf("%w; run this command as the store's owner", err)
+	}
+	return err
+}
+
+// reopen closes the store so that the next openStore looks again.
+func (b *backend) reopen() {
+	if b.st != nil {
+		b.st.Close()
+		b.st = nil
+	}
+}
+
+// readStore runs fn over the store, opened read-only unless it is open
+// already. A snapshot that a writer changed while fn read it
+// (store.ErrChanged) is read again, once: the answer must not mix two
+// states of the store.
+func readStore[T any](ctx context.Context, b *backend, fn func(*store.Store) (T, error)) (T, error) {
+	for try := 0; ; try++ {
+		st, err := b.openStore(ctx, false)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		v, err := fn(st)
+		if cerr := st.Unchanged(); cerr != nil {
+			if try == 0 {
+				b.reopen()
+				continue
+			}
+			return v, cerr
+		}
+		return v, err
+	}
+}
+
+// runner is an evaluation runner over st, for when no daemon runs.
+func (b *backend) runner(st *store.Store) *evaluate.Runner {
 	r := evaluate.New(b.cfg, st, b.log)
 	r.Now = clock
-	return r, nil
+	return r
 }
 
 // apiReq is one request to the daemon's API.
@@ -151,11 +211,11 @@ func ask[T any](ctx context.Context, b *backend, req apiReq,
 	case !errors.Is(err, errNoDaemon):
 		return v, nil, err
 	}
-	r, err := b.runner(ctx)
-	if err != nil {
+	write := cmp.Or(req.method, http.MethodGet) != http.MethodGet
+	if _, err := b.openStore(ctx, write); err != nil {
 		return v, nil, fmt.Errorf("%w; %w", noDaemon(b.socket), err)
 	}
-	v, err = local(ctx, r)
+	v, err = readStore(ctx, b, func(st *store.Store) (T, error) { return local(ctx, b.runner(st)) })
 	return v, nil, err
 }
 
@@ -193,10 +253,7 @@ func (b *backend) call(ctx context.Context, r apiReq) ([]byte, error) {
 	}
 	resp, err := socketClient(b.socket).Do(req)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) {
-			return nil, fmt.Errorf("%w (nothing listens on %s)", errNoDaemon, b.socket)
-		}
-		return nil, fmt.Errorf("query daemon on %s: %w", b.socket, err)
+		return nil, socketError(b.socket, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)

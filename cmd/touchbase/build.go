@@ -61,21 +61,23 @@ func planBuilder(reg prometheus.Registerer) func(*config.Config, *store.Store, *
 			t, err := runner.Pass(ctx, now)
 			return daemon.Evaluated{Opened: t.Opened, Resolved: t.Resolved}, err
 		}
-		plan.Routes = runner.Routes
+		disp, err := webhooks.New(cfg.Webhooks, st, log.With(zap.String("component", "webhooks")), reg,
+			webhooks.WithSyncFailingAfter(cfg.Sync.StaleAfter))
+		if err != nil {
+			return nil, fmt.Errorf("webhooks: %w", err)
+		}
+		routes := []func(*http.ServeMux){runner.Routes, disp.Routes}
 		if cfg.Listen.Dashboard {
 			dash, err := newDashboard(cfg, runner, st, log)
 			if err != nil {
 				return nil, err
 			}
-			plan.Routes = func(mux *http.ServeMux) {
-				runner.Routes(mux)
-				dash.Routes(mux)
-			}
+			routes = append(routes, dash.Routes)
 		}
-		disp, err := webhooks.New(cfg.Webhooks, st, log.With(zap.String("component", "webhooks")), reg,
-			webhooks.WithSyncFailingAfter(cfg.Sync.StaleAfter))
-		if err != nil {
-			return nil, fmt.Errorf("webhooks: %w", err)
+		plan.Routes = func(mux *http.ServeMux) {
+			for _, r := range routes {
+				r(mux)
+			}
 		}
 		plan.Deliver = func(ctx context.Context) (daemon.Delivered, error) {
 			p, err := disp.DeliverPass(ctx)

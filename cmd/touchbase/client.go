@@ -35,10 +35,7 @@ func apiGet(ctx context.Context, socket, path string) ([]byte, error) {
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) {
-			return nil, fmt.Errorf("%w (nothing listens on %s)", errNoDaemon, socket)
-		}
-		return nil, fmt.Errorf("query daemon on %s: %w", socket, err)
+		return nil, socketError(socket, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
@@ -53,4 +50,17 @@ func apiGet(ctx context.Context, socket, path string) ([]byte, error) {
 		return nil, fmt.Errorf("daemon: %s: %s", path, resp.Status)
 	}
 	return body, nil
+}
+
+// socketError explains a failed request to the daemon's socket: errNoDaemon
+// when nothing listens there, and what to do when this user may not use it.
+func socketError(socket string, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Errorf("%w (nothing listens on %s)", errNoDaemon, socket)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("query daemon on %s: %w; your user needs the socket's group "+
+			"(usermod -aG touchbase $USER, then log in again)", socket, err)
+	}
+	return fmt.Errorf("query daemon on %s: %w", socket, err)
 }

@@ -49,7 +49,7 @@ func runDaemon(ctx context.Context, g *globals) error {
 		Logger: log, Level: level, Registry: reg, Build: planBuilder(reg),
 	})
 	if err != nil {
-		return err
+		return ownerAdvice(err)
 	}
 	defer d.Close()
 

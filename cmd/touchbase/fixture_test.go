@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,6 +19,7 @@ import (
 	"github.com/touchbase/touchbase/daemon"
 	"github.com/touchbase/touchbase/evaluate"
 	"github.com/touchbase/touchbase/store"
+	"github.com/touchbase/touchbase/webhooks"
 )
 
 // The data commands' fixture: testdata/data.yaml in a temporary folder and
@@ -167,7 +169,7 @@ func (f *fixture) sync(st *store.Store, pass int, syncedAt string, mails []caden
 }
 
 // startDaemon runs an in-process daemon on the fixture's configuration,
-// serving the real API routes on its socket; its clock is fixtureNow and
+// serving the real API routes (evaluation and webhooks) on its socket; its clock is fixtureNow and
 // it runs no loops, so the store stays as the test left it.
 func (f *fixture) startDaemon() *daemon.Daemon {
 	t := f.t
@@ -176,7 +178,14 @@ func (f *fixture) startDaemon() *daemon.Daemon {
 		Build: func(cfg *config.Config, st *store.Store, log *zap.Logger) (*daemon.Plan, error) {
 			r := evaluate.New(cfg, st, log)
 			r.Now = func() time.Time { return fixtureNow }
-			return &daemon.Plan{Routes: r.Routes}, nil
+			disp, err := webhooks.New(cfg.Webhooks, st, log, nil, webhooks.WithClock(func() time.Time { return fixtureNow }))
+			if err != nil {
+				return nil, err
+			}
+			return &daemon.Plan{Routes: func(mux *http.ServeMux) {
+				r.Routes(mux)
+				disp.Routes(mux)
+			}}, nil
 		},
 	})
 	if err != nil {

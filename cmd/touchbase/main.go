@@ -83,8 +83,15 @@ and, from a running daemon, silence IDs. For bash:
 	root.AddCommand(newDemoCmd(g))
 	root.AddCommand(newCustomersCmd(g), newCustomerCmd(g), newAlertsCmd(g), newSilenceCmd(g), newWebhooksCmd(g), newSuggestCmd(g),
 		newUnmatchedCmd(g), newAuthCmd(g))
+	for _, c := range extraCommands {
+		root.AddCommand(c(g))
+	}
 	return root
 }
+
+// extraCommands are added by files built with tags only (man.go, -tags
+// mangen).
+var extraCommands []func(*globals) *cobra.Command
 
 // exitError carries a command's exit status.
 type exitError struct {

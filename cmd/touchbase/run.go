@@ -47,7 +47,7 @@ func runOnce(ctx context.Context, g *globals) error {
 		ConfigPath: g.config, Version: readBuildInfo().Version, Logger: log, Level: level, Build: planBuilder(nil),
 	})
 	if err != nil {
-		return err
+		return ownerAdvice(err)
 	}
 	defer d.Close()
 	res, err := d.RunOnce(ctx)

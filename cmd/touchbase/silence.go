@@ -23,7 +23,8 @@ func newSilenceCmd(g *globals) *cobra.Command {
 but opens no alert and sends no webhook while the silence is in force.
 
 Through the running daemon when one answers on its socket, else directly
-in the store.`,
+in the store: read-only for list, and add and remove then need the store's
+owner (the service user, or root).`,
 		Args: cobra.NoArgs,
 		// A group: without a subcommand, say which exist (exit 2).
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,11 +22,14 @@ import (
 	"github.com/touchbase/touchbase/webhooks"
 )
 
-// The webhook commands work on the store directly, daemon or not: the
-// outbox is the contract between them. A running daemon sends a delivery
-// made pending by redeliver on its next pass; a test delivery is claimed
-// by the CLI while it sends it, so the daemon never sends it twice. Only
-// `webhooks test` works before a store exists: it then sends directly.
+// The webhook commands that only read (list, deliveries) read the store,
+// read-only, daemon or not: the outbox is the contract between them. Those
+// that change state (test, redeliver) ask the running daemon, which owns
+// the store; without one they write the store themselves, which only its
+// owner can. A running daemon sends a delivery made pending by redeliver
+// on its next pass; a test delivery is claimed while it is sent, so no
+// pass sends it twice. Only `webhooks test` works before a store exists:
+// it then sends directly.
 
 func newWebhooksCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
@@ -64,10 +69,12 @@ configuration.`,
 	}
 }
 
-// webhooksRunE is runE for the webhook commands: it opens the store and
-// builds a Dispatcher for the configured endpoints.
-func webhooksRunE(g *globals, out *outputFlags, fn func(ctx context.Context, b *backend, d *webhooks.Dispatcher, args []string) error) func(*cobra.Command, []string) error {
-	return runE(func(cmd *cobra.Command, args []string) error {
+// webhooksReadE is runE for the webhook commands that only read: it
+// computes the answer with a Dispatcher over the store opened read-only,
+// then prints it.
+func webhooksReadE[T any](g *globals, out *outputFlags, get func(ctx context.Context, d *webhooks.Dispatcher) (T, error),
+	print func(b *backend, v T) error) func(*cobra.Command, []string) error {
+	return runE(func(cmd *cobra.Command, _ []string) error {
 		if err := out.check(); err != nil {
 			return err
 		}
@@ -77,16 +84,29 @@ func webhooksRunE(g *globals, out *outputFlags, fn func(ctx context.Context, b *
 		}
 		defer b.close()
 		ctx := cmd.Context()
-		st, err := b.store(ctx)
+		v, err := readStore(ctx, b, func(st *store.Store) (T, error) {
+			d, err := newDispatcher(b, st)
+			if err != nil {
+				var zero T
+				return zero, err
+			}
+			return get(ctx, d)
+		})
 		if err != nil {
 			return err
 		}
-		d, err := newDispatcher(b, st)
-		if err != nil {
-			return err
-		}
-		return fn(ctx, b, d, args)
+		return print(b, v)
 	})
+}
+
+// writeDispatcher is a Dispatcher over the store opened for writing, for
+// the commands that change state when no daemon answers.
+func writeDispatcher(ctx context.Context, b *backend) (*webhooks.Dispatcher, error) {
+	st, err := b.openStore(ctx, true)
+	if err != nil {
+		return nil, fmt.Errorf("%w; %w", noDaemon(b.socket), err)
+	}
+	return newDispatcher(b, st)
 }
 
 // newDispatcher builds the Dispatcher of the configured endpoints over st;
@@ -110,11 +130,9 @@ the last attempt; then endpoints that only have deliveries left from an
 earlier configuration. Hosts only: a URL's path may hold a token. -o wide
 adds the event types each endpoint gets and when it last delivered.`,
 		Args: cobra.NoArgs,
-		RunE: webhooksRunE(g, &out, func(ctx context.Context, b *backend, d *webhooks.Dispatcher, _ []string) error {
-			eps, err := d.List(ctx)
-			if err != nil {
-				return err
-			}
+		RunE: webhooksReadE(g, &out, func(ctx context.Context, d *webhooks.Dispatcher) ([]webhooks.Endpoint, error) {
+			return d.List(ctx)
+		}, func(b *backend, eps []webhooks.Endpoint) error {
 			if out.json() {
 				return printJSON(g.stdout, nil, orEmpty(eps))
 			}
@@ -136,6 +154,8 @@ event's webhook-id. Exit status 1 when the receiver answers other than 2xx
 or cannot be reached; a 2xx re-enables a disabled endpoint. The delivery is
 logged (see deliveries) and not retried.
 
+Asks the running daemon to send it; without one it writes the store
+itself, which only the store's owner (the service user, or root) can.
 Before any store exists (no daemon has run yet), the signed event is sent
 straight to the receiver; nothing is logged.
 
@@ -157,6 +177,19 @@ straight to the receiver; nothing is logged.
 				return usageError("webhook %q: no webhook of that name in %s (configured: %s)", name, b.cfg.Path, webhookNames(b))
 			}
 			ctx := cmd.Context()
+			raw, err := b.call(ctx, apiReq{method: http.MethodPost, path: "/v1/webhooks/" + url.PathEscape(name) + "/test"})
+			switch {
+			case err == nil:
+				var res webhooks.TestResult
+				if err := json.Unmarshal(raw, &res); err != nil {
+					return fmt.Errorf("read daemon answer to webhooks test: %w", err)
+				}
+				p := webhooks.Probe{Status: res.Status, Latency: time.Duration(res.LatencyMS) * time.Millisecond, EventID: res.WebhookID}
+				err := errorOrNil(res.Error)
+				return errors.Join(printTest(g, &out, name, p, true, err), err)
+			case !errors.Is(err, errNoDaemon):
+				return err
+			}
 			path := filepath.Join(b.cfg.DataDir, store.FileName)
 			var p webhooks.Probe
 			logged := true
@@ -213,15 +246,18 @@ func printTest(g *globals, out *outputFlags, name string, p webhooks.Probe, logg
 
 // testLogged sends the test event through the store's outbox.
 func testLogged(ctx context.Context, b *backend, name string) (webhooks.Probe, error) {
-	st, err := b.store(ctx)
-	if err != nil {
-		return webhooks.Probe{}, err
-	}
-	d, err := newDispatcher(b, st)
+	d, err := writeDispatcher(ctx, b)
 	if err != nil {
 		return webhooks.Probe{}, err
 	}
 	return d.Test(ctx, name)
+}
+
+func errorOrNil(msg string) error {
+	if msg == "" {
+		return nil
+	}
+	return errors.New(msg)
 }
 
 // testDirect sends the test event without a store.
@@ -257,17 +293,15 @@ webhook-id, state (pending, delivered, failed), attempts and their HTTP
 statuses, and when it is tried next. -o wide adds the webhook-id and the
 full creation times; --json includes every attempt.`,
 		Args: cobra.NoArgs,
-		RunE: webhooksRunE(g, &out, func(ctx context.Context, b *backend, d *webhooks.Dispatcher, _ []string) error {
+		RunE: webhooksReadE(g, &out, func(ctx context.Context, d *webhooks.Dispatcher) ([]store.Delivery, error) {
 			if f.State != "" && !slices.Contains([]string{store.DeliveryPending, store.DeliveryDelivered, store.DeliveryFailed}, f.State) {
-				return usageError("--state %q: want pending, delivered or failed", f.State)
+				return nil, usageError("--state %q: want pending, delivered or failed", f.State)
 			}
 			if f.Limit < 1 {
-				return usageError("--limit %d: want 1 or more", f.Limit)
+				return nil, usageError("--limit %d: want 1 or more", f.Limit)
 			}
-			ds, err := d.Deliveries(ctx, f)
-			if err != nil {
-				return err
-			}
+			return d.Deliveries(ctx, f)
+		}, func(b *backend, ds []store.Delivery) error {
 			if out.json() {
 				return printJSON(g.stdout, nil, orEmpty(ds))
 			}
@@ -291,17 +325,22 @@ func newWebhooksRedeliverCmd(g *globals) *cobra.Command {
 		Long: `Make delivery ID (see deliveries) pending and due now, with a fresh round of
 retries and the same webhook-id, so receivers can deduplicate. The running
 daemon sends it on its next pass (or ` + "`touchbase run --once`" + `). An ID that
-does not exist is a runtime failure (exit status 1).`,
+does not exist is a runtime failure (exit status 1).
+
+Asks the running daemon; without one it writes the store itself, which
+only the store's owner (the service user, or root) can.`,
 		Args: cobra.ExactArgs(1),
-		RunE: webhooksRunE(g, &outputFlags{}, func(ctx context.Context, _ *backend, d *webhooks.Dispatcher, args []string) error {
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseInt(args[0], 10, 64)
 			if err != nil || id < 1 {
 				return usageError("delivery ID %q: want a number from `touchbase webhooks deliveries`", args[0])
 			}
-			del, err := d.Redeliver(ctx, id)
-			if errors.Is(err, store.ErrNoDelivery) {
-				return fmt.Errorf("delivery %d: no such delivery (see `touchbase webhooks deliveries`)", id)
+			b, err := newBackend(g, "")
+			if err != nil {
+				return err
 			}
+			defer b.close()
+			del, err := redeliver(cmd.Context(), b, id)
 			if err != nil {
 				return err
 			}
@@ -310,6 +349,31 @@ does not exist is a runtime failure (exit status 1).`,
 			return err
 		}),
 	}
+}
+
+// redeliver asks the daemon to replay delivery id, or replays it in the
+// store when no daemon answers.
+func redeliver(ctx context.Context, b *backend, id int64) (store.Delivery, error) {
+	var del store.Delivery
+	raw, err := b.call(ctx, apiReq{method: http.MethodPost, path: fmt.Sprintf("/v1/deliveries/%d/redeliver", id)})
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(raw, &del); err != nil {
+			return del, fmt.Errorf("read daemon answer to redeliver: %w", err)
+		}
+		return del, nil
+	case !errors.Is(err, errNoDaemon):
+		return del, err
+	}
+	d, err := writeDispatcher(ctx, b)
+	if err != nil {
+		return del, err
+	}
+	del, err = d.Redeliver(ctx, id)
+	if errors.Is(err, store.ErrNoDelivery) {
+		return del, fmt.Errorf("delivery %d: no such delivery (see `touchbase webhooks deliveries`)", id)
+	}
+	return del, err
 }
 
 // orEmpty makes a nil slice print as [] in JSON: scripts iterate it.

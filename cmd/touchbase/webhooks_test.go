@@ -153,6 +153,46 @@ func TestWebhooksTestAndRedeliver(t *testing.T) {
 	}
 }
 
+// With a daemon running, `webhooks test` and `redeliver` ask it (the CLI's
+// configuration names a data_dir that does not exist: only the daemon can
+// answer), with the same output and exit statuses as without one.
+func TestWebhooksThroughDaemon(t *testing.T) {
+	rcv := newReceiver(t)
+	f := newFixture(t, rcv.URL)
+	f.startDaemon()
+
+	code, out, errOut := f.run(f.cli, "webhooks", "test", "ops")
+	if code != 0 || out != "ops: 200 OK\n" || errOut != "" {
+		t.Fatalf("test ops: exit %d, stdout %q, stderr %q; want 0 and ops: 200 OK", code, out, errOut)
+	}
+	req, body := rcv.last(t)
+	checkSigned(t, req, body)
+
+	rcv.status.Store(http.StatusInternalServerError)
+	code, out, errOut = f.run(f.cli, "webhooks", "test", "ops")
+	if code != 1 || out != "ops: 500 Internal Server Error\n" || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "test webhook ops") {
+		t.Errorf("test ops answered 500: exit %d, stdout %q, stderr %q; want 1, the status, one error line", code, out, errOut)
+	}
+	failed := deliveries(t, f, "--state", "failed")
+	if len(failed) != 1 || failed[0].EventType != "webhook.test" || failed[0].LastStatus != 500 {
+		t.Fatalf("failed deliveries %+v, want the one test the daemon logged", failed)
+	}
+
+	id := strconv.FormatInt(failed[0].ID, 10)
+	code, out, errOut = f.run(f.cli, "webhooks", "redeliver", id)
+	want := "delivery " + id + " (webhook.test to ops, webhook-id " + failed[0].EventID + ") is pending again\n"
+	if code != 0 || out != want {
+		t.Errorf("redeliver %s: exit %d, stdout %q, stderr %q; want %q", id, code, out, errOut, want)
+	}
+	if pending := deliveries(t, f, "--state", "pending", "--endpoint", "ops", "--limit", "1"); len(pending) != 1 || pending[0].ID != failed[0].ID {
+		t.Errorf("after redeliver through the daemon: newest pending %+v, want delivery %s", pending, id)
+	}
+	code, _, errOut = f.run(f.cli, "webhooks", "redeliver", "9999")
+	if code != 1 || errOut != "touchbase: delivery 9999: no such delivery (see `touchbase webhooks deliveries`)\n" {
+		t.Errorf("redeliver 9999: exit %d, stderr %q; want 1 and no such delivery", code, errOut)
+	}
+}
+
 func deliveries(t *testing.T, f *fixture, args ...string) []store.Delivery {
 	t.Helper()
 	code, out, errOut := f.run(f.config, append([]string{"webhooks", "deliveries", "--json"}, args...)...)
