@@ -215,6 +215,11 @@ func (s *Store) PruneChanges(ctx context.Context, through int64) (int64, error) 
 	return n, nil
 }
 
+// ChangeSeq returns the change log's latest position. It moves whenever
+// any writer, in any process, changed an interaction: a daemon evaluating
+// what other daemons synced polls it.
+func (s *Store) ChangeSeq(ctx context.Context) (int64, error) { return s.changeSeq(ctx) }
+
 // changeSeq returns the change log's latest position.
 func (s *Store) changeSeq(ctx context.Context) (int64, error) {
 	var seq int64
