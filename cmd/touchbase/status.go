@@ -24,10 +24,12 @@ func newStatusCmd(g *globals) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Daemon health: each source's last sync, lag and errors; outbox depth",
+		Short: "Daemon health: each source's last sync, lag and errors; outbox depth; leases",
 		Long: `Ask the running daemon (over listen.socket) for its health: each source's
 last sync, lag, failures and last error, filtered interactions by reason,
-and the webhook outbox depth. Exit status 1 when no daemon is running.
+and the webhook outbox depth. With cluster.enabled, also which daemon
+holds which lease (each source's and the evaluation's) and until when, and
+how many daemons are alive. Exit status 1 when no daemon is running.
 
 The socket is listen.socket from the configuration; --socket names it
 directly, which also works while the file on disk is broken (a rejected
@@ -79,6 +81,10 @@ func printStatus(w io.Writer, st *daemon.Status) error {
 	fmt.Fprintf(tw, "\t%d accounts, %d customers, %d webhooks\n", c.Accounts, c.Customers, c.Webhooks)
 	fmt.Fprintf(tw, "interactions\t%d counted, %s\n", st.Interactions.Counted, filtered(st.Interactions.Filtered))
 	fmt.Fprintf(tw, "outbox\t%d pending, %d failed\n", st.Outbox.Pending, st.Outbox.Failed)
+	if c := st.Cluster; c.Enabled {
+		fmt.Fprintf(tw, "cluster\tthis daemon is %s; %d %s alive; leases of %s\n", c.Holder, len(c.Daemons),
+			plural(int64(len(c.Daemons)), "daemon", "daemons"), c.LeaseDuration)
+	}
 	tw.Flush()
 
 	fmt.Fprintln(w)
@@ -98,6 +104,36 @@ func printStatus(w io.Writer, st *daemon.Status) error {
 	}
 	if len(st.Sources) == 0 {
 		fmt.Fprintln(tw, "(no sources configured)\t\t\t\t\t")
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if st.Cluster.Enabled {
+		return printLeases(w, st.Cluster)
+	}
+	return nil
+}
+
+// printLeases prints one row per lease: who holds it, until when and
+// since when; or, for a free one, who held it last and since when it is
+// free.
+func printLeases(w io.Writer, c daemon.ClusterStatus) error {
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "LEASE\tHOLDER\tUNTIL\tSINCE")
+	for _, l := range c.Leases {
+		switch {
+		case l.Live:
+			holder := l.Holder
+			if l.This {
+				holder += " (this daemon)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", l.Name, holder, stampOrNever(l.ExpiresAt), stampOrNever(l.AcquiredAt))
+		case l.ExpiresAt == nil:
+			fmt.Fprintf(tw, "%s\t-\tnever taken\t-\n", l.Name)
+		default:
+			fmt.Fprintf(tw, "%s\t- (was %s)\tfree\t%s\n", l.Name, l.Holder, stamp(*l.ExpiresAt))
+		}
 	}
 	return tw.Flush()
 }
