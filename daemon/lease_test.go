@@ -77,6 +77,17 @@ func (d *member) syncedIn(from, to time.Time) []string {
 	return out
 }
 
+// callsSince counts rec's calls at or after t.
+func callsSince(rec *stepRecorder, t time.Time) int {
+	n := 0
+	for _, d := range rec.offsets(t) {
+		if d >= 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // leasesHeld reads d's touchbase_leases_held gauge of kind from /metrics'
 // registry.
 func (d *member) leasesHeld(t *testing.T, kind string) float64 {
@@ -118,6 +129,7 @@ func TestClusterSharesTheWork(t *testing.T) {
 		dir := t.TempDir()
 		a := newMember(t, dir, "host-a:1:aaaaaa", testSources)
 		b := newMember(t, dir, "host-b:2:bbbbbb", testSources)
+		begin := time.Now()
 		a.r.start(t.Context())
 		time.Sleep(testPoll / 2)
 		b.r.start(t.Context())
@@ -136,7 +148,7 @@ func TestClusterSharesTheWork(t *testing.T) {
 		if len(byA) != 2 || len(byB) != 2 || slices.ContainsFunc(byA, func(n string) bool { return slices.Contains(byB, n) }) {
 			t.Errorf("in the last %s a synced %v, b synced %v; want two sources each, none by both", to.Sub(from), byA, byB)
 		}
-		if na, nb := len(a.eval.offsets(from)), len(b.eval.offsets(from)); (na == 0) == (nb == 0) {
+		if na, nb := callsSince(a.eval, begin), callsSince(b.eval, begin); (na == 0) == (nb == 0) {
 			t.Errorf("a evaluated %d times, b %d times; want exactly one of them evaluating", na, nb)
 		}
 		holders := map[string]string{}
@@ -174,7 +186,7 @@ func TestClusterTakesOverFromADeadDaemon(t *testing.T) {
 		if len(orphans) == 0 {
 			t.Fatal("a synced nothing before it died")
 		}
-		aEvaluated := len(a.eval.offsets(before)) > 0
+		aEvaluated := callsSince(a.eval, before) > 0
 
 		a.die()
 		died := time.Now()
@@ -186,16 +198,20 @@ func TestClusterTakesOverFromADeadDaemon(t *testing.T) {
 			src := b.sources[n]
 			src.mu.Lock()
 			i := slices.IndexFunc(src.calls, func(c time.Time) bool { return c.After(died) })
+			var at time.Time
+			if i >= 0 {
+				at = src.calls[i]
+			}
 			src.mu.Unlock()
 			if i < 0 {
 				t.Errorf("%s: never synced by b after a died", n)
 				continue
 			}
-			if at := src.calls[i]; at.After(deadline) {
+			if at.After(deadline) {
 				t.Errorf("%s: b took over %s after a died; want within %s", n, at.Sub(died), deadline.Sub(died))
 			}
 		}
-		if aEvaluated && len(b.eval.offsets(died)) == 0 {
+		if aEvaluated && callsSince(b.eval, died) == 0 {
 			t.Error("a evaluated before it died, and b never evaluated after")
 		}
 		if got := b.leasesHeld(t, kindSource); got != float64(len(testSources)) {
@@ -302,7 +318,7 @@ func TestRunOnceInACluster(t *testing.T) {
 			!slices.Equal(res.Skipped, []string{evaluationLease, "imap:ben"}) {
 			t.Errorf("synced %v, skipped %v; want %v and [evaluation imap:ben]", res.Synced, res.Skipped, want)
 		}
-		if n := len(a.eval.offsets(now)); n != 0 {
+		if n := callsSince(a.eval, now); n != 0 {
 			t.Errorf("evaluated %d times; want none: daemon-b holds the evaluation", n)
 		}
 		leases, err := a.st.Leases(t.Context())
@@ -370,4 +386,31 @@ func TestTakeLeavesFreeSourcesToOthers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The evaluation lease's holder evaluates what another daemon synced
+// within a second, not at its next minute: here a source's first sync.
+func TestClusterEvaluatesWhatOthersSynced(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		a := newMember(t, dir, "host-a:1:aaaaaa", nil)
+		a.r.start(t.Context())
+		time.Sleep(10 * time.Second) // a holds the evaluation, evaluates at once, then waits
+		b := newMember(t, dir, "host-b:2:bbbbbb", testSources[:1])
+		started := time.Now()
+		b.r.start(t.Context())
+		time.Sleep(2 * changeCheckEvery)
+		if n := callsSince(a.eval, started); n == 0 {
+			t.Errorf("a did not evaluate within %s of b's first sync", 2*changeCheckEvery)
+		}
+		if n := callsSince(b.eval, started); n != 0 {
+			t.Errorf("b evaluated %d times; want none: a holds the evaluation", n)
+		}
+		time.Sleep(10 * time.Second)
+		if n := callsSince(a.eval, started.Add(3*changeCheckEvery)); n != 0 {
+			t.Errorf("a evaluated %d times more while b's syncs changed nothing", n)
+		}
+		<-b.r.stop()
+		<-a.r.stop()
+	})
 }

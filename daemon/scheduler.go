@@ -25,7 +25,7 @@ const (
 	evaluateEvery = time.Minute
 	deliverEvery  = time.Second
 	// changeCheckEvery is how often, in a cluster, the evaluation lease's
-	// holder looks for interactions other daemons changed (one read).
+	// holder looks for what other daemons changed (store.EvaluationMark).
 	changeCheckEvery = time.Second
 	defaultPoll      = 5 * time.Minute
 	watchHealthy     = time.Minute      // a watch that lasted this long resets its backoff
@@ -390,14 +390,14 @@ func (r *runner) syncOnce(ctx context.Context, src Source, w *worker) (map[strin
 // evaluateLoop evaluates every minute and whenever a sync stored something,
 // then asks for a delivery pass. In a cluster only the holder of the
 // evaluation lease evaluates, and as the syncs are spread over the daemons
-// it also looks every second whether any daemon changed interactions.
+// it also looks every second whether any daemon changed what it reads.
 func (r *runner) evaluateLoop(ctx context.Context, w *worker) {
 	timer := time.NewTimer(evaluateEvery)
 	defer timer.Stop()
 	var (
 		check <-chan time.Time
-		lease *held // in a cluster: the evaluation lease while this daemon holds it
-		seen  int64 // the change-log position the last evaluation started at
+		lease *held      // in a cluster: the evaluation lease while this daemon holds it
+		seen  store.Mark // the store's mark when the last evaluation started
 	)
 	if r.leases != nil {
 		ticker := time.NewTicker(changeCheckEvery)
@@ -426,11 +426,11 @@ func (r *runner) evaluateLoop(ctx context.Context, w *worker) {
 				continue
 			}
 			ectx = lease.ctx
-			seq, err := r.st.ChangeSeq(ctx)
+			mark, err := r.st.EvaluationMark(ctx)
 			if err != nil {
-				r.log.Warn("read the interaction change position", zap.Error(err))
+				r.log.Warn("read what changed", zap.Error(err))
 			}
-			seen = seq
+			seen = mark
 		}
 		if _, err := r.evaluate(ectx, w); err != nil && ctx.Err() == nil {
 			if lease != nil && (lease.lost() || errors.Is(err, store.ErrLeaseLost)) {
@@ -460,11 +460,12 @@ func (r *runner) holdEvaluation(ctx context.Context, cur *held) *held {
 	return h
 }
 
-// changedSince reports whether interactions changed after change-log
-// position seq (by any daemon); a failed read counts as a change.
-func (r *runner) changedSince(ctx context.Context, seq int64) bool {
-	now, err := r.st.ChangeSeq(ctx)
-	return err != nil || now != seq
+// changedSince reports whether any daemon changed what evaluation reads
+// (interactions, a source's first sync or failures) since mark; a failed
+// read counts as a change.
+func (r *runner) changedSince(ctx context.Context, mark store.Mark) bool {
+	now, err := r.st.EvaluationMark(ctx)
+	return err != nil || now != mark
 }
 
 func (r *runner) evaluate(ctx context.Context, w *worker) (Evaluated, error) {

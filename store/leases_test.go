@@ -202,3 +202,43 @@ func TestLeasesListAndDelete(t *testing.T) {
 		t.Errorf("leases %v; want [daemon:new evaluation] (an old lease of another name stays)", names)
 	}
 }
+
+// EvaluationMark moves when interactions change, when a source completes
+// its first sync and when one fails; a routine successful sync leaves it.
+func TestEvaluationMark(t *testing.T) {
+	s := openTest(t)
+	ctx := t.Context()
+	t0 := time.Date(2026, 11, 22, 7, 0, 0, 0, time.UTC)
+	mark := func() Mark {
+		m, err := s.EvaluationMark(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	prev := mark()
+	for _, step := range []struct {
+		name  string
+		do    func() error
+		moves bool
+	}{
+		{"first sync", func() error { return s.RecordSyncSuccess(ctx, "imap:bob", t0, nil) }, true},
+		{"routine sync", func() error { return s.RecordSyncSuccess(ctx, "imap:bob", t0.Add(time.Minute), nil) }, false},
+		{"mail stored", func() error {
+			_, err := s.SaveMail(ctx, "bob", "INBOX", []cadence.Interaction{mail("1@acme.test", t0, cadence.Counts, "ann@acme.test")},
+				FolderState{UIDValidity: 1, UIDNext: 2})
+			return err
+		}, true},
+		{"failure", func() error { return s.RecordSyncFailure(ctx, "imap:bob", t0.Add(2*time.Minute), "refused", nil) }, true},
+		{"recovery", func() error { return s.RecordSyncSuccess(ctx, "imap:bob", t0.Add(3*time.Minute), nil) }, true},
+	} {
+		if err := step.do(); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		now := mark()
+		if (now != prev) != step.moves {
+			t.Errorf("%s: mark %+v after %+v; want moved %t", step.name, now, prev, step.moves)
+		}
+		prev = now
+	}
+}
