@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"os"
@@ -316,26 +317,28 @@ func (c *cluster) settle(t *testing.T) {
 		t.Fatal("nobody holds the evaluation lease")
 	}
 	fetched := fetchedBy(st.Sources, "imap:henry")
+	evals, err := eval.api.evaluations(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := demo.AppendIMAP(t.Context(), c.env["TESTBED_IMAP_ADDR"], "henry@example.test", "henry-pass",
 		[]demo.Mail{c.h.Newsletter(time.Now(), 1)}); err != nil {
 		t.Fatal(err)
 	}
-	var evals int
-	waitFor(t, 20*time.Second, "the newsletter synced", func(ctx context.Context) (bool, error) {
+	waitFor(t, 20*time.Second, "the newsletter synced and evaluated, and an empty outbox", func(ctx context.Context) (bool, error) {
 		st, err := c.status(ctx)
 		if err != nil || fetchedBy(st.Sources, "imap:henry") <= fetched {
 			return false, err
 		}
-		evals, err = eval.api.evaluations(ctx)
-		return err == nil, err
-	})
-	waitFor(t, 20*time.Second, "an evaluation after it and an empty outbox", func(ctx context.Context) (bool, error) {
-		st, err := c.status(ctx)
-		if err != nil {
-			return false, err
-		}
 		n, err := eval.api.evaluations(ctx)
 		return err == nil && n > evals && st.Outbox.Pending == 0 && st.Outbox.Failed == 0, err
+	})
+	// The holder looks for changes every second: one more look, and what
+	// it sent delivered.
+	time.Sleep(2 * time.Second)
+	waitFor(t, 20*time.Second, "an empty outbox", func(ctx context.Context) (bool, error) {
+		st, err := c.status(ctx)
+		return err == nil && st.Outbox.Pending == 0 && st.Outbox.Failed == 0, err
 	})
 }
 
@@ -512,6 +515,10 @@ func (c *cluster) leasesHeld(t *testing.T, n *node, kind string) int {
 func (c *cluster) dumpLogsOnFailure(t *testing.T) {
 	if !t.Failed() {
 		return
+	}
+	if st, err := c.status(context.Background()); err == nil {
+		b, _ := json.MarshalIndent(st, "", "  ")
+		t.Logf("status:\n%s", b)
 	}
 	for _, n := range c.nodes {
 		if n.alive() {
