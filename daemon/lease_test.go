@@ -234,15 +234,21 @@ func TestClusterStopReleases(t *testing.T) {
 		a.r.start(t.Context())
 		synctest.Wait()
 		b.r.start(t.Context())
-		time.Sleep(testTTL)
-		<-a.r.stop()
-		l, _, err := b.st.GetLease(t.Context(), testSources[0])
-		if err != nil || l.Holder != a.holder || l.Live(time.Now()) {
-			t.Fatalf("after a stopped: lease %+v (%v); want a's, released", l, err)
+		time.Sleep(testTTL + testPoll/2)
+		held, _, err := a.st.GetLease(t.Context(), testSources[0])
+		if err != nil || held.Holder != a.holder {
+			t.Fatalf("before a stopped: lease %+v (%v); want a's", held, err)
 		}
-		time.Sleep(testTTL)
-		if got := b.syncedIn(time.Now().Add(-testTTL/2), time.Now()); len(got) != 1 {
-			t.Errorf("b synced %v in the last %s; want the released source", got, testTTL/2)
+		stopped := time.Now()
+		<-a.r.stop()
+		time.Sleep(testPoll)
+		l, _, err := b.st.GetLease(t.Context(), testSources[0])
+		if err != nil || l.Holder != b.holder || !l.AcquiredAt.Before(held.ExpiresAt) {
+			t.Errorf("%s after a stopped: lease %+v (%v); want b's, taken before a's would have expired (%s)",
+				testPoll, l, err, held.ExpiresAt.Sub(stopped))
+		}
+		if got := b.syncedIn(stopped, time.Now()); len(got) != 1 {
+			t.Errorf("b synced %v since a stopped; want the released source", got)
 		}
 		<-b.r.stop()
 	})

@@ -112,10 +112,17 @@ func (r *runner) start(ctx context.Context) {
 // nobody will use it again.
 func (r *runner) closeSources() {
 	for _, src := range r.plan.Sources {
-		if c, ok := src.(io.Closer); ok {
-			if err := c.Close(); err != nil {
-				r.log.Debug("close source", zap.String(keySource, src.Name()), zap.Error(err))
-			}
+		r.closeSource(src)
+	}
+}
+
+// closeSource releases what src keeps between passes; a later Sync opens
+// it again. In a cluster, a daemon that no longer holds a source's lease
+// closes it, so as not to keep a connection another daemon now uses.
+func (r *runner) closeSource(src Source) {
+	if c, ok := src.(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			r.log.Debug("close source", zap.String(keySource, src.Name()), zap.Error(err))
 		}
 	}
 }
@@ -260,7 +267,7 @@ func (r *runner) syncLoop(ctx context.Context, wg *sync.WaitGroup, src Source, w
 		if r.leases != nil {
 			var fresh bool
 			var wait time.Duration
-			if lease, fresh, wait = r.holdSource(ctx, src.Name(), lease); lease == nil {
+			if lease, fresh, wait = r.holdSource(ctx, src, lease); lease == nil {
 				timer.Reset(min(poll, wait))
 				continue
 			}
@@ -277,6 +284,7 @@ func (r *runner) syncLoop(ctx context.Context, wg *sync.WaitGroup, src Source, w
 			}
 			if lease != nil && (lease.lost() || errors.Is(err, store.ErrLeaseLost)) {
 				lease.lose(err) // the next round waits for the new holder's lease
+				r.closeSource(src)
 				timer.Reset(0)
 				continue
 			}
@@ -291,20 +299,23 @@ func (r *runner) syncLoop(ctx context.Context, wg *sync.WaitGroup, src Source, w
 			// More than this daemon's share: hand this source to another.
 			lease.release()
 			lease = nil
+			r.closeSource(src)
 		}
 		timer.Reset(delay)
 	}
 }
 
-// holdSource returns the source's lease when this daemon holds it or could
-// take it (fresh: just taken), or else nil and how long to wait.
-func (r *runner) holdSource(ctx context.Context, name string, cur *held) (h *held, fresh bool, wait time.Duration) {
+// holdSource returns src's lease when this daemon holds it or could take
+// it (fresh: just taken), or else nil and how long to wait.
+func (r *runner) holdSource(ctx context.Context, src Source, cur *held) (h *held, fresh bool, wait time.Duration) {
 	if cur != nil && !cur.lost() {
 		return cur, false, 0
 	}
-	if cur != nil {
+	if cur != nil { // lost between passes
 		cur.release()
+		r.closeSource(src)
 	}
+	name := src.Name()
 	h, wait, err := r.leases.take(ctx, name, kindSource)
 	if err != nil {
 		if ctx.Err() == nil {
