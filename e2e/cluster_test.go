@@ -352,10 +352,6 @@ func (c *cluster) killMidSync(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	victim := c.holderOf(st, "imap:kate")
-	if victim == nil {
-		t.Fatal("nobody holds imap:kate")
-	}
 	before := filteredTotal(st)
 	const newsletters = 200
 	var mails []demo.Mail
@@ -370,6 +366,13 @@ func (c *cluster) killMidSync(t *testing.T) {
 	waitFor(t, 20*time.Second, "kate's holder fetching the newsletters", func(context.Context) (bool, error) {
 		return c.kate.slowed.Load() > 8<<10, nil
 	})
+	if st, err = c.status(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	victim := c.holderOf(st, "imap:kate")
+	if victim == nil {
+		t.Fatal("nobody holds imap:kate")
+	}
 	killed := time.Now()
 	if err := victim.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
