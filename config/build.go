@@ -39,6 +39,7 @@ func (b *builder) build(r rawConfig) *Config {
 		Listen:      b.listen(r.Listen),
 		Sync:        b.sync(r.Sync),
 		Alerting:    b.alerting(r.Alerting),
+		Cluster:     b.cluster(r.Cluster),
 
 		Holidays:      b.holidayCountry("holidays", r.Holidays),
 		ExtraHolidays: b.extraHolidays("extra_holidays", r.ExtraHolidays),
@@ -170,6 +171,19 @@ func (b *builder) sync(r rawSync) Sync {
 	}
 	s.StaleAfter = b.positiveDuration("sync.stale_after", r.StaleAfter)
 	return s
+}
+
+func (b *builder) cluster(r rawCluster) Cluster {
+	c := Cluster{Enabled: r.Enabled, LeaseDuration: DefaultLeaseDuration}
+	if r.LeaseDuration == "" {
+		return c
+	}
+	d, ok := b.duration("cluster.lease_duration", r.LeaseDuration)
+	if ok && d < MinLeaseDuration {
+		b.p.add("cluster.lease_duration", "must be at least %s", MinLeaseDuration)
+	}
+	c.LeaseDuration = d
+	return c
 }
 
 func (b *builder) alerting(r rawAlerting) cadence.Alerting {

@@ -32,6 +32,7 @@ type Config struct {
 	Policies map[string]cadence.Commitment
 	Webhooks []Webhook
 	Alerting cadence.Alerting
+	Cluster  Cluster
 	LogLevel string // "debug", "info" (default), "warn", "error"
 	// Holidays is the country (ISO 3166 code, like "SE") whose public
 	// holidays business days skip, for customers that name none; "" or
@@ -64,6 +65,27 @@ type Sync struct {
 	Horizon      cadence.Span  // default 180d
 	StaleAfter   time.Duration // a source not synced for this long is stale; default 3 × poll_interval, at least 1h
 }
+
+// Cluster configures several daemons sharing this configuration and one
+// store: each source and the evaluation pass is worked on by the daemon
+// holding its lease.
+type Cluster struct {
+	// Enabled makes the daemon (and run --once) take a lease before
+	// syncing a source or evaluating. Off (the default), a daemon does all
+	// the work itself, as when it is the only one.
+	Enabled bool
+	// LeaseDuration is how long a lease lasts unless renewed (every third
+	// of it): how soon another daemon takes over the work of one that
+	// died (default 30s).
+	LeaseDuration time.Duration
+}
+
+// DefaultLeaseDuration is cluster.lease_duration when unset.
+const DefaultLeaseDuration = 30 * time.Second
+
+// MinLeaseDuration is the shortest cluster.lease_duration: a lease is
+// renewed every third of it, and a renewal is a write to the store.
+const MinLeaseDuration = time.Second
 
 // Account is one person's mailbox and/or calendar.
 type Account struct {

@@ -257,6 +257,7 @@ func dump(c *Config) string {
 	s := c.Sync
 	p("sync: backfill=%s poll=%s idle=%t horizon=%s stale_after=%s", s.Backfill, s.PollInterval, s.Idle, s.Horizon, s.StaleAfter)
 	p("alerting: repeat=%s at_risk_before=%s", c.Alerting.RepeatInterval, c.Alerting.AtRiskBefore)
+	p("cluster: enabled=%t lease_duration=%s", c.Cluster.Enabled, c.Cluster.LeaseDuration)
 	p("holidays: %q extra=%q", c.Holidays, c.ExtraHolidays)
 	for _, a := range c.Accounts {
 		p("account %s email=%s", a.Name, a.Email)

@@ -19,6 +19,7 @@ type rawConfig struct {
 	Listen   rawListen   `mapstructure:"listen"`
 	Sync     rawSync     `mapstructure:"sync"`
 	Alerting rawAlerting `mapstructure:"alerting"`
+	Cluster  rawCluster  `mapstructure:"cluster"`
 
 	Accounts  []rawAccount         `mapstructure:"accounts"`
 	Customers []rawCustomer        `mapstructure:"customers"`
@@ -45,6 +46,11 @@ type rawSync struct {
 	Idle         bool   `mapstructure:"idle"`
 	Horizon      string `mapstructure:"horizon"`
 	StaleAfter   string `mapstructure:"stale_after"`
+}
+
+type rawCluster struct {
+	Enabled       bool   `mapstructure:"enabled"`
+	LeaseDuration string `mapstructure:"lease_duration"`
 }
 
 type rawAlerting struct {

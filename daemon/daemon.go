@@ -70,6 +70,9 @@ type Options struct {
 	// constructors must not use the store before Sync. nil: an empty Plan.
 	Build func(cfg *config.Config, st *store.Store, log *zap.Logger) (*Plan, error)
 	Now   func() time.Time // nil: time.Now
+	// Holder names this daemon in the leases it takes (cluster.enabled).
+	// "": one of its own, hostname:pid:random.
+	Holder string
 }
 
 // ConfigError is an invalid configuration, or a reload that would change a
@@ -87,6 +90,7 @@ type Daemon struct {
 	store     *store.Store
 	metrics   *metrics
 	startedAt time.Time
+	holder    string // in leases: hostname:pid:random
 
 	state    atomic.Pointer[snapshot]       // the running configuration
 	rejected atomic.Pointer[RejectedReload] // the last reload, when it was refused
@@ -121,6 +125,9 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Holder == "" {
+		opts.Holder = newHolderID()
+	}
 	if opts.Build == nil {
 		opts.Build = func(*config.Config, *store.Store, *zap.Logger) (*Plan, error) { return &Plan{}, nil }
 	}
@@ -132,7 +139,7 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{opts: opts, log: opts.Logger, store: st, startedAt: opts.Now()}
+	d := &Daemon{opts: opts, log: opts.Logger, store: st, startedAt: opts.Now(), holder: opts.Holder}
 	if d.metrics, err = newMetrics(opts.Registry, opts.Version, st, opts.Logger); err != nil {
 		st.Close()
 		return nil, err

@@ -21,7 +21,10 @@ type fakeSource struct {
 	errs   []error       // result of call i; nil beyond the end
 	stored map[int]int64 // "stored" stat of call i, failed or not
 	gate   chan struct{} // when set, each Sync waits for one receive
-	log    *eventLog     // when set, records "sync <name>"
+	// onSync, when set, is called with each Sync's context first; Sync
+	// then fails if the context ended.
+	onSync func(ctx context.Context)
+	log    *eventLog // when set, records "sync <name>"
 	mu     sync.Mutex
 	calls  []time.Time
 	closed atomic.Int32 // Close calls
@@ -41,6 +44,12 @@ func (f *fakeSource) Sync(ctx context.Context) (map[string]int64, error) {
 	f.mu.Unlock()
 	if f.log != nil {
 		f.log.add("sync " + f.name)
+	}
+	if f.onSync != nil {
+		f.onSync(ctx)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 	}
 	if f.gate != nil {
 		select {

@@ -25,6 +25,7 @@ type metrics struct {
 	evalFailures prometheus.Counter
 	reloadOK     prometheus.Gauge
 	reloadTime   prometheus.Gauge
+	leasesHeld   *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer, version string, st *store.Store, log *zap.Logger) (*metrics, error) {
@@ -51,6 +52,13 @@ func newMetrics(reg prometheus.Registerer, version string, st *store.Store, log 
 		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "touchbase_config_last_reload_success_timestamp_seconds", Help: "When the configuration was last loaded.",
 		}),
+		leasesHeld: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "touchbase_leases_held",
+			Help: "Leases this daemon holds (cluster.enabled), by kind: source, evaluation, member (its own registration).",
+		}, []string{"kind"}),
+	}
+	for _, k := range []string{kindSource, kindEvaluation, kindMember} {
+		m.leasesHeld.WithLabelValues(k) // present at 0 from the start
 	}
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "touchbase_build_info", Help: "Always 1, labelled with the build's version.",
@@ -60,7 +68,7 @@ func newMetrics(reg prometheus.Registerer, version string, st *store.Store, log 
 	m.reloadTime.SetToCurrentTime()
 	for _, c := range []prometheus.Collector{
 		m.syncs, m.syncFailures, m.lastSuccess, m.evalDuration, m.evalFailures,
-		m.reloadOK, m.reloadTime, buildInfo, newStoreCollector(st, log),
+		m.reloadOK, m.reloadTime, m.leasesHeld, buildInfo, newStoreCollector(st, log),
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)

@@ -28,7 +28,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.ready.Store(true)
 	d.notify(stateReady)
 	cfg := d.Config()
-	d.log.Info("daemon ready", zap.String(keyConfig, cfg.Path), zap.Int(keySources, len(d.state.Load().plan.Sources)))
+	d.log.Info("daemon ready", zap.String(keyConfig, cfg.Path), zap.Int(keySources, len(d.state.Load().plan.Sources)),
+		zap.String(keyHolder, d.holder), zap.Bool(keyCluster, cfg.Cluster.Enabled))
 
 	d.watchdog(ctx)
 

@@ -20,16 +20,19 @@ import (
 
 // Scheduling constants.
 const (
-	backoffMin     = 5 * time.Second // first retry after a failed sync or watch
-	backoffMax     = 5 * time.Minute
-	evaluateEvery  = time.Minute
-	deliverEvery   = time.Second
-	defaultPoll    = 5 * time.Minute
-	watchHealthy   = time.Minute      // a watch that lasted this long resets its backoff
-	recordTimeout  = 10 * time.Second // writing a finished sync's outcome
-	syncStuckAfter = 2 * time.Hour    // a first backfill of a large mailbox is slow
-	stepStuckAfter = 10 * time.Minute // one evaluation or delivery pass
-	shutdownWait   = 8 * time.Second  // SIGTERM must exit within 10 s
+	backoffMin    = 5 * time.Second // first retry after a failed sync or watch
+	backoffMax    = 5 * time.Minute
+	evaluateEvery = time.Minute
+	deliverEvery  = time.Second
+	// changeCheckEvery is how often, in a cluster, the evaluation lease's
+	// holder looks for what other daemons changed (store.EvaluationMark).
+	changeCheckEvery = time.Second
+	defaultPoll      = 5 * time.Minute
+	watchHealthy     = time.Minute      // a watch that lasted this long resets its backoff
+	recordTimeout    = 10 * time.Second // writing a finished sync's outcome
+	syncStuckAfter   = 2 * time.Hour    // a first backfill of a large mailbox is slow
+	stepStuckAfter   = 10 * time.Minute // one evaluation or delivery pass
+	shutdownWait     = 8 * time.Second  // SIGTERM must exit within 10 s
 )
 
 // changeStats are the Sync stats that mean the store changed, so
@@ -49,6 +52,10 @@ type runner struct {
 	now    func() time.Time
 	jitter func(time.Duration) time.Duration
 
+	// leases is the cluster's lessor when cluster.enabled: then a source
+	// is synced, and evaluation run, only under its lease. nil otherwise.
+	leases *lessor
+
 	evalReq    chan struct{} // coalesced: capacity 1
 	deliverReq chan struct{}
 	workers    []*worker
@@ -57,7 +64,11 @@ type runner struct {
 }
 
 func (d *Daemon) newRunner(snap *snapshot) *runner {
-	return newRunner(snap.plan, snap.cfg, d.store, d.metrics, d.log, d.opts.Now)
+	r := newRunner(snap.plan, snap.cfg, d.store, d.metrics, d.log, d.opts.Now)
+	if c := snap.cfg.Cluster; c.Enabled {
+		r.leases = newLessor(d.store, d.holder, c.LeaseDuration, len(snap.plan.Sources), d.metrics, d.log, d.opts.Now)
+	}
+	return r
 }
 
 func newRunner(plan *Plan, cfg *config.Config, st *store.Store, m *metrics, log *zap.Logger, now func() time.Time) *runner {
@@ -75,6 +86,9 @@ func (r *runner) start(ctx context.Context) {
 	ctx, r.cancel = context.WithCancel(ctx)
 	r.done = make(chan struct{})
 	var wg sync.WaitGroup
+	if r.leases != nil {
+		wg.Go(func() { r.leases.memberLoop(ctx) })
+	}
 	for _, src := range r.plan.Sources {
 		w := r.worker(src.Name(), syncStuckAfter)
 		wg.Go(func() { r.syncLoop(ctx, &wg, src, w) })
@@ -99,10 +113,17 @@ func (r *runner) start(ctx context.Context) {
 // nobody will use it again.
 func (r *runner) closeSources() {
 	for _, src := range r.plan.Sources {
-		if c, ok := src.(io.Closer); ok {
-			if err := c.Close(); err != nil {
-				r.log.Debug("close source", zap.String(keySource, src.Name()), zap.Error(err))
-			}
+		r.closeSource(src)
+	}
+}
+
+// closeSource releases what src keeps between passes; a later Sync opens
+// it again. In a cluster, a daemon that no longer holds a source's lease
+// closes it, so as not to keep a connection another daemon now uses.
+func (r *runner) closeSource(src Source) {
+	if c, ok := src.(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			r.log.Debug("close source", zap.String(keySource, src.Name()), zap.Error(err))
 		}
 	}
 }
@@ -117,8 +138,11 @@ func (r *runner) stop() <-chan struct{} {
 type PassResult struct {
 	Synced, Failed []string                    // source names, sorted
 	Stats          map[string]map[string]int64 // each source's counters for this pass ("stored", ...)
-	Alerts         Evaluated
-	Deliveries     Delivered
+	// Skipped names, in a cluster, the sources (and "evaluation") whose
+	// lease another daemon held: that daemon does their work. Sorted.
+	Skipped    []string
+	Alerts     Evaluated
+	Deliveries Delivered
 }
 
 // once syncs every source once (concurrently), then evaluates, then
@@ -135,7 +159,18 @@ func (r *runner) once(ctx context.Context) (PassResult, error) {
 	)
 	for _, src := range r.plan.Sources {
 		wg.Go(func() {
-			stats, err := r.syncOnce(ctx, src, nil)
+			sctx, release, err := r.onceLease(ctx, src.Name(), kindSource)
+			if sctx == nil && err == nil {
+				mu.Lock()
+				res.Skipped = append(res.Skipped, src.Name())
+				mu.Unlock()
+				return
+			}
+			var stats map[string]int64
+			if err == nil {
+				stats, err = r.syncOnce(sctx, src, nil)
+				release()
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			res.Stats[src.Name()] = stats
@@ -154,10 +189,19 @@ func (r *runner) once(ctx context.Context) (PassResult, error) {
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
-	var err error
-	if res.Alerts, err = r.evaluate(ctx, nil); err != nil {
-		errs = append(errs, err)
+	switch ectx, release, err := r.onceLease(ctx, evaluationLease, kindEvaluation); {
+	case err != nil:
+		errs = append(errs, fmt.Errorf("evaluate: %w", err))
+	case ectx == nil:
+		res.Skipped = append(res.Skipped, evaluationLease)
+	default:
+		if res.Alerts, err = r.evaluate(ectx, nil); err != nil {
+			errs = append(errs, err)
+		}
+		release()
 	}
+	slices.Sort(res.Skipped)
+	var err error
 	if res.Deliveries, err = r.deliver(ctx, nil); err != nil {
 		errs = append(errs, err)
 	}
@@ -168,11 +212,36 @@ func (r *runner) once(ctx context.Context) (PassResult, error) {
 	return res, errors.Join(errs...)
 }
 
+// onceLease takes, in a cluster, the lease name for one step of a one-shot
+// pass, and returns the context to do the step under and the func that
+// gives the lease back after it. The context is nil (and err too) when
+// another daemon holds the lease: that daemon does the step. Outside a
+// cluster it returns ctx and a no-op.
+func (r *runner) onceLease(ctx context.Context, name, kind string) (context.Context, func(), error) {
+	if r.leases == nil {
+		return ctx, func() {}, nil
+	}
+	h, cur, err := r.leases.takeAny(ctx, name, kind)
+	if err != nil {
+		return nil, nil, fmt.Errorf("take lease %s: %w", name, err)
+	}
+	if h == nil {
+		r.log.Info("skipped: another daemon holds the lease", zap.String(keyLease, name),
+			zap.String(keyHolder, cur.Holder), zap.Time(keyUntil, cur.ExpiresAt))
+		return nil, nil, nil
+	}
+	return h.ctx, h.release, nil
+}
+
 // syncLoop syncs src now, then again after poll_interval on success or a
 // growing backoff on failure, and at once when its watcher reports a change.
+// In a cluster it syncs only while this daemon holds the source's lease
+// (and watches only then); otherwise it waits to take it.
 func (r *runner) syncLoop(ctx context.Context, wg *sync.WaitGroup, src Source, w *worker) {
 	trigger := make(chan struct{}, 1)
-	if wt, ok := src.(Watcher); ok && r.cfg.Sync.Idle {
+	wt, watches := src.(Watcher)
+	watches = watches && r.cfg.Sync.Idle
+	if watches && r.leases == nil {
 		wg.Go(func() { r.watchLoop(ctx, src.Name(), wt, trigger) })
 	}
 	poll := r.cfg.Sync.PollInterval
@@ -181,6 +250,12 @@ func (r *runner) syncLoop(ctx context.Context, wg *sync.WaitGroup, src Source, w
 	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	var lease *held // in a cluster: the source's lease while this daemon holds it
+	defer func() {
+		if lease != nil {
+			lease.release()
+		}
+	}()
 	failures := 0
 	for {
 		select {
@@ -189,10 +264,30 @@ func (r *runner) syncLoop(ctx context.Context, wg *sync.WaitGroup, src Source, w
 		case <-timer.C:
 		case <-trigger:
 		}
+		sctx := ctx
+		if r.leases != nil {
+			var fresh bool
+			var wait time.Duration
+			if lease, fresh, wait = r.holdSource(ctx, src, lease); lease == nil {
+				timer.Reset(min(poll, wait))
+				continue
+			}
+			if fresh && watches {
+				lctx := lease.ctx
+				wg.Go(func() { r.watchLoop(lctx, src.Name(), wt, trigger) })
+			}
+			sctx = lease.ctx
+		}
 		delay := poll
-		if _, err := r.syncOnce(ctx, src, w); err != nil {
+		if _, err := r.syncOnce(sctx, src, w); err != nil {
 			if ctx.Err() != nil {
 				return
+			}
+			if lease != nil && (lease.lost() || errors.Is(err, store.ErrLeaseLost)) {
+				lease.lose(err) // the next round waits for the new holder's lease
+				r.closeSource(src)
+				timer.Reset(0)
+				continue
 			}
 			failures++
 			delay = backoff(failures, r.jitter)
@@ -201,8 +296,35 @@ func (r *runner) syncLoop(ctx context.Context, wg *sync.WaitGroup, src Source, w
 		} else {
 			failures = 0
 		}
+		if lease != nil && r.leases.shed(src.Name()) {
+			// More than this daemon's share: hand this source to another.
+			lease.release()
+			lease = nil
+			r.closeSource(src)
+		}
 		timer.Reset(delay)
 	}
+}
+
+// holdSource returns src's lease when this daemon holds it or could take
+// it (fresh: just taken), or else nil and how long to wait.
+func (r *runner) holdSource(ctx context.Context, src Source, cur *held) (h *held, fresh bool, wait time.Duration) {
+	if cur != nil && !cur.lost() {
+		return cur, false, 0
+	}
+	if cur != nil { // lost between passes
+		cur.release()
+		r.closeSource(src)
+	}
+	name := src.Name()
+	h, wait, err := r.leases.take(ctx, name, kindSource)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.Warn("take lease", zap.String(keyLease, name), zap.Error(err))
+		}
+		return nil, false, wait
+	}
+	return h, h != nil, wait
 }
 
 // watchLoop keeps src's watch running, reconnecting with backoff, and
@@ -245,6 +367,10 @@ func (r *runner) syncOnce(ctx context.Context, src Source, w *worker) (map[strin
 	if err != nil && ctx.Err() != nil {
 		return stats, ctx.Err()
 	}
+	if errors.Is(err, store.ErrLeaseLost) {
+		// Another daemon holds the source now and records its passes.
+		return stats, err
+	}
 	// The pass is over: record it even if ctx ends right now.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
@@ -274,23 +400,84 @@ func (r *runner) syncOnce(ctx context.Context, src Source, w *worker) (map[strin
 }
 
 // evaluateLoop evaluates every minute and whenever a sync stored something,
-// then asks for a delivery pass.
+// then asks for a delivery pass. In a cluster only the holder of the
+// evaluation lease evaluates, and as the syncs are spread over the daemons
+// it also looks every second whether any daemon changed what it reads.
 func (r *runner) evaluateLoop(ctx context.Context, w *worker) {
 	timer := time.NewTimer(evaluateEvery)
 	defer timer.Stop()
+	var (
+		check <-chan time.Time
+		lease *held      // in a cluster: the evaluation lease while this daemon holds it
+		seen  store.Mark // the store's mark when the last evaluation started
+	)
+	if r.leases != nil {
+		ticker := time.NewTicker(changeCheckEvery)
+		defer ticker.Stop()
+		check = ticker.C
+		defer func() {
+			if lease != nil {
+				lease.release()
+			}
+		}()
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
 		case <-r.evalReq:
+		case <-check:
+			if lease != nil && !lease.lost() && !r.changedSince(ctx, seen) {
+				continue
+			}
 		}
-		if _, err := r.evaluate(ctx, w); err != nil && ctx.Err() == nil {
+		ectx := ctx
+		if r.leases != nil {
+			if lease = r.holdEvaluation(ctx, lease); lease == nil {
+				continue
+			}
+			ectx = lease.ctx
+			mark, err := r.st.EvaluationMark(ctx)
+			if err != nil {
+				r.log.Warn("read what changed", zap.Error(err))
+			}
+			seen = mark
+		}
+		if _, err := r.evaluate(ectx, w); err != nil && ctx.Err() == nil {
+			if lease != nil && (lease.lost() || errors.Is(err, store.ErrLeaseLost)) {
+				lease.lose(err)
+				continue
+			}
 			r.log.Error("evaluate", zap.Error(err))
 		}
 		signal(r.deliverReq)
 		timer.Reset(evaluateEvery)
 	}
+}
+
+// holdEvaluation returns the evaluation lease when this daemon holds it or
+// could take it, nil otherwise.
+func (r *runner) holdEvaluation(ctx context.Context, cur *held) *held {
+	if cur != nil && !cur.lost() {
+		return cur
+	}
+	if cur != nil {
+		cur.release()
+	}
+	h, _, err := r.leases.take(ctx, evaluationLease, kindEvaluation)
+	if err != nil && ctx.Err() == nil {
+		r.log.Warn("take lease", zap.String(keyLease, evaluationLease), zap.Error(err))
+	}
+	return h
+}
+
+// changedSince reports whether any daemon changed what evaluation reads
+// (interactions, a source's first sync or failures) since mark; a failed
+// read counts as a change.
+func (r *runner) changedSince(ctx context.Context, mark store.Mark) bool {
+	now, err := r.st.EvaluationMark(ctx)
+	return err != nil || now != mark
 }
 
 func (r *runner) evaluate(ctx context.Context, w *worker) (Evaluated, error) {
@@ -303,7 +490,9 @@ func (r *runner) evaluate(ctx context.Context, w *worker) (Evaluated, error) {
 	ev, err := r.plan.Evaluate(ctx, now)
 	r.m.evalDuration.Observe(r.now().Sub(now).Seconds())
 	if err != nil {
-		r.m.evalFailures.Inc()
+		if !errors.Is(err, store.ErrLeaseLost) && ctx.Err() == nil {
+			r.m.evalFailures.Inc()
+		}
 		return ev, fmt.Errorf("evaluate: %w", err)
 	}
 	return ev, nil

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/touchbase/touchbase/config"
@@ -21,6 +22,30 @@ type Status struct {
 	Sources      []SourceStatus     `json:"sources"`
 	Interactions InteractionsStatus `json:"interactions"`
 	Outbox       OutboxStatus       `json:"outbox"`
+	Cluster      ClusterStatus      `json:"cluster"`
+}
+
+// ClusterStatus shows how several daemons sharing the configuration and
+// the store split the work (cluster.enabled): who holds which lease, until
+// when. Without a cluster, Daemons and Leases are empty.
+type ClusterStatus struct {
+	Enabled       bool          `json:"enabled"`
+	Holder        string        `json:"holder"`         // the answering daemon, as leases name it
+	LeaseDuration string        `json:"lease_duration"` // Go duration
+	Daemons       []string      `json:"daemons"`        // the live daemons, by holder, sorted
+	Leases        []LeaseStatus `json:"leases"`         // each source's and the evaluation's, by name
+}
+
+// LeaseStatus is one lease. Times are null for a lease never taken.
+type LeaseStatus struct {
+	Name       string     `json:"name"`
+	Holder     string     `json:"holder"` // the last holder when not live; "" if never taken
+	Live       bool       `json:"live"`   // held now: neither expired nor released
+	This       bool       `json:"this"`   // held now by the answering daemon
+	Generation int64      `json:"generation"`
+	AcquiredAt *time.Time `json:"acquired_at"`
+	RenewedAt  *time.Time `json:"renewed_at"`
+	ExpiresAt  *time.Time `json:"expires_at"` // until when; for a released lease, when it was released
 }
 
 // ConfigStatus describes the running configuration.
@@ -109,18 +134,48 @@ func (d *Daemon) Status(ctx context.Context) (*Status, error) {
 	if s.Outbox.Pending, s.Outbox.Failed, err = d.store.OutboxDepth(ctx); err != nil {
 		return nil, err
 	}
+	if s.Cluster, err = d.clusterStatus(ctx, snap, now); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// clusterStatus lists the leases of the configured sources and of the
+// evaluation, and the live daemons.
+func (d *Daemon) clusterStatus(ctx context.Context, snap *snapshot, now time.Time) (ClusterStatus, error) {
+	c := ClusterStatus{Enabled: snap.cfg.Cluster.Enabled, Holder: d.holder,
+		LeaseDuration: snap.cfg.Cluster.LeaseDuration.String(), Daemons: []string{}, Leases: []LeaseStatus{}}
+	if !c.Enabled {
+		return c, nil
+	}
+	stored, err := d.store.Leases(ctx)
+	if err != nil {
+		return c, err
+	}
+	names := append(sourceNames(snap), evaluationLease)
+	slices.Sort(names)
+	for _, name := range names {
+		ls := LeaseStatus{Name: name}
+		if i := slices.IndexFunc(stored, func(l store.Lease) bool { return l.Name == name }); i >= 0 {
+			l := stored[i]
+			ls.Holder, ls.Generation, ls.Live = l.Holder, l.Generation, l.Live(now)
+			ls.This = ls.Live && l.Holder == d.holder
+			ls.AcquiredAt, ls.RenewedAt, ls.ExpiresAt = timePtr(l.AcquiredAt), timePtr(l.RenewedAt), timePtr(l.ExpiresAt)
+		}
+		c.Leases = append(c.Leases, ls)
+	}
+	for _, l := range stored {
+		if strings.HasPrefix(l.Name, memberPrefix) && l.Live(now) {
+			c.Daemons = append(c.Daemons, l.Holder)
+		}
+	}
+	return c, nil
 }
 
 // sourceStatuses lists every configured source: those the config declares
 // (imap:<account>, caldav:<account>) and those the plan runs.
 func (d *Daemon) sourceStatuses(ctx context.Context, snap *snapshot, now time.Time) ([]SourceStatus, error) {
-	names := configuredSources(snap.cfg)
-	for _, src := range snap.plan.Sources {
-		names = append(names, src.Name())
-	}
-	slices.Sort(names)
-	names = slices.Compact(names)
+	names := sourceNames(snap)
 	stored, err := d.store.Sources(ctx)
 	if err != nil {
 		return nil, err
@@ -145,6 +200,17 @@ func (d *Daemon) sourceStatuses(ctx context.Context, snap *snapshot, now time.Ti
 		out = append(out, ss)
 	}
 	return out, nil
+}
+
+// sourceNames names, sorted, the sources the configuration declares
+// (imap:<account>, caldav:<account>) and those the plan runs.
+func sourceNames(snap *snapshot) []string {
+	names := configuredSources(snap.cfg)
+	for _, src := range snap.plan.Sources {
+		names = append(names, src.Name())
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
 }
 
 // configuredSources names the sources cfg's accounts declare.

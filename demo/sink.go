@@ -27,6 +27,7 @@ type Delivery struct {
 	Verified   bool   // the signature matched the secret
 	Err        string // why it was rejected, when it was
 	ReceivedAt time.Time
+	RemoteAddr string // the sender's address, host:port
 }
 
 // AlertData is the data of a commitment.* event (SPEC "Webhooks").
@@ -118,7 +119,7 @@ func (s *Sink) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "read body", http.StatusBadRequest)
 		return
 	}
-	d := Delivery{ID: r.Header.Get(standardwebhooks.HeaderWebhookID), Body: body, ReceivedAt: time.Now()}
+	d := Delivery{ID: r.Header.Get(standardwebhooks.HeaderWebhookID), Body: body, ReceivedAt: time.Now(), RemoteAddr: r.RemoteAddr}
 	if err := s.wh.Verify(body, r.Header); err != nil {
 		d.Err = err.Error()
 		s.record(d, false)
@@ -178,6 +179,13 @@ func (s *Sink) Events() []Delivery {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Delivery(nil), s.events...)
+}
+
+// Received is how many verified deliveries carried the webhook-id id.
+func (s *Sink) Received(id string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seen[id]
 }
 
 // Duplicates is how many verified deliveries repeated an id already seen.

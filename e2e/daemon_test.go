@@ -40,6 +40,13 @@ type proc struct {
 // to logPath. The process is killed at the end of the test if still up.
 func startDaemon(t *testing.T, cfg, logPath string) *proc {
 	t.Helper()
+	return startDaemonEnv(t, cfg, logPath, nil)
+}
+
+// startDaemonEnv is startDaemon with env (KEY=VALUE) added to the test's
+// environment: TOUCHBASE_* overrides for this daemon alone.
+func startDaemonEnv(t *testing.T, cfg, logPath string, env []string) *proc {
+	t.Helper()
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		t.Fatal(err)
@@ -47,6 +54,9 @@ func startDaemon(t *testing.T, cfg, logPath string) *proc {
 	defer logf.Close() // the child has its own descriptor
 	p := &proc{cmd: exec.Command(binary(t), "daemon", "--config", cfg), done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

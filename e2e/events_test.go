@@ -45,8 +45,9 @@ func missing(got []demo.Delivery, want []demo.ExpectedAlert) []string {
 }
 
 // checkData checks the fields SPEC "Webhooks" requires of a commitment
-// event against the scenario's configuration.
-func checkData(t *testing.T, e demo.Delivery, h *demo.History) {
+// event against the scenario's configuration, in which every customer's
+// owner is the account owner.
+func checkData(t *testing.T, e demo.Delivery, h *demo.History, owner string) {
 	t.Helper()
 	a := e.Alert
 	if a == nil || e.Timestamp.IsZero() {
@@ -68,8 +69,8 @@ func checkData(t *testing.T, e demo.Delivery, h *demo.History) {
 	switch {
 	case a.AlertID == "":
 		t.Errorf("%s: no alert_id", eventKey(e))
-	case a.Customer.Name != name || name == "" || a.Customer.Owner != "dave":
-		t.Errorf("%s: customer %+v, want name %q and owner dave", eventKey(e), a.Customer, name)
+	case a.Customer.Name != name || name == "" || a.Customer.Owner != owner:
+		t.Errorf("%s: customer %+v, want name %q and owner %s", eventKey(e), a.Customer, name, owner)
 	case a.Commitment.Type != typ:
 		t.Errorf("%s: commitment type %q, want %q", eventKey(e), a.Commitment.Type, typ)
 	case a.DueAt == nil:

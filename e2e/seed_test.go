@@ -68,11 +68,6 @@ func emptyMailbox(t *testing.T, env testbed.Env, user, pass string) {
 	}
 }
 
-// daveCalendar is dave's one Radicale calendar.
-func daveCalendar(env testbed.Env) string {
-	return strings.TrimSuffix(env["TESTBED_CALDAV_URL"], "/") + "/" + daveUser + "/calendar/"
-}
-
 // uniqueEvents keeps the first copy of each UID: invitations sit on several
 // of the team's calendars, but one calendar holds a UID once (RFC 4791
 // no-uid-conflict).
@@ -93,37 +88,55 @@ func uniqueEvents(h *demo.History) []demo.Event {
 // <calendar>/<uid-hash>.ics with its exact bytes.
 func seedCalDAV(t *testing.T, env testbed.Env, h *demo.History) {
 	t.Helper()
-	ctx, cal := t.Context(), daveCalendar(env)
-	objs, err := queryDave(ctx, env)
+	seedCalendar(t, env, daveUser, davePass, uniqueEvents(h))
+}
+
+// seedCalendar deletes every object in user's calendar on the test bed's
+// Radicale, then PUTs each of events as <calendar>/<uid-hash>.ics with its
+// exact bytes. A calendar holds a UID once: events must not repeat one.
+func seedCalendar(t *testing.T, env testbed.Env, user, pass string, events []demo.Event) {
+	t.Helper()
+	ctx, cal := t.Context(), userCalendar(env, user)
+	objs, err := queryCalendar(ctx, env, user, pass)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, o := range objs {
-		if code := testbed.DAV(t, http.MethodDelete, strings.TrimSuffix(env["TESTBED_CALDAV_URL"], "/")+o.Path, daveUser, davePass, nil); code != http.StatusOK && code != http.StatusNoContent {
+		if code := testbed.DAV(t, http.MethodDelete, strings.TrimSuffix(env["TESTBED_CALDAV_URL"], "/")+o.Path, user, pass, nil); code != http.StatusOK && code != http.StatusNoContent {
 			t.Fatalf("delete %s: status %d", o.Path, code)
 		}
 	}
-	for _, e := range uniqueEvents(h) {
-		if code := testbed.DAV(t, http.MethodPut, cal+demo.UIDHash(e.UID)+".ics", daveUser, davePass, e.ICS); code != http.StatusCreated && code != http.StatusNoContent {
+	for _, e := range events {
+		if code := testbed.DAV(t, http.MethodPut, cal+demo.UIDHash(e.UID)+".ics", user, pass, e.ICS); code != http.StatusCreated && code != http.StatusNoContent {
 			t.Fatalf("put %s: status %d", e.UID, code)
 		}
 	}
 }
 
-func calendarPath() string { return "/" + daveUser + "/calendar/" }
+func calendarPath(user string) string { return "/" + user + "/calendar/" }
+
+// userCalendar is user's one Radicale calendar.
+func userCalendar(env testbed.Env, user string) string {
+	return strings.TrimSuffix(env["TESTBED_CALDAV_URL"], "/") + calendarPath(user)
+}
 
 // queryDave lists every event object in dave's calendar (calendar-query).
 func queryDave(ctx context.Context, env testbed.Env) ([]caldav.CalendarObject, error) {
-	c, err := caldav.NewClient(webdav.HTTPClientWithBasicAuth(nil, daveUser, davePass), env["TESTBED_CALDAV_URL"])
+	return queryCalendar(ctx, env, daveUser, davePass)
+}
+
+// queryCalendar lists every event object in user's calendar (calendar-query).
+func queryCalendar(ctx context.Context, env testbed.Env, user, pass string) ([]caldav.CalendarObject, error) {
+	c, err := caldav.NewClient(webdav.HTTPClientWithBasicAuth(nil, user, pass), env["TESTBED_CALDAV_URL"])
 	if err != nil {
 		return nil, fmt.Errorf("caldav client: %w", err)
 	}
-	objs, err := c.QueryCalendar(ctx, calendarPath(), &caldav.CalendarQuery{
+	objs, err := c.QueryCalendar(ctx, calendarPath(user), &caldav.CalendarQuery{
 		CompRequest: caldav.CalendarCompRequest{Name: "VCALENDAR", AllProps: true, AllComps: true},
 		CompFilter:  caldav.CompFilter{Name: "VCALENDAR", Comps: []caldav.CompFilter{{Name: "VEVENT"}}},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("query %s: %w", calendarPath(), err)
+		return nil, fmt.Errorf("query %s: %w", calendarPath(user), err)
 	}
 	return objs, nil
 }

@@ -215,6 +215,30 @@ func (s *Store) PruneChanges(ctx context.Context, through int64) (int64, error) 
 	return n, nil
 }
 
+// Mark sums up what evaluation reads and other processes change: the
+// interaction change log's position, how many sources ever completed a
+// sync, and their failures so far. A daemon evaluating what other daemons
+// synced compares marks between passes; a routine successful sync leaves
+// the mark alone once its interactions are stored.
+type Mark struct {
+	Seq      int64
+	Synced   int64
+	Failures int64
+}
+
+// EvaluationMark returns the store's Mark now.
+func (s *Store) EvaluationMark(ctx context.Context) (Mark, error) {
+	var m Mark
+	err := s.db.QueryRowContext(ctx, `SELECT
+		(SELECT COALESCE(MAX(seq), 0) FROM interaction_changes),
+		(SELECT COUNT(*) FROM sources WHERE last_success_at > 0),
+		(SELECT COALESCE(SUM(consecutive_failures), 0) FROM sources)`).Scan(&m.Seq, &m.Synced, &m.Failures)
+	if err != nil {
+		return Mark{}, fmt.Errorf("read the evaluation mark: %w", err)
+	}
+	return m, nil
+}
+
 // changeSeq returns the change log's latest position.
 func (s *Store) changeSeq(ctx context.Context) (int64, error) {
 	var seq int64

@@ -6,6 +6,10 @@
 // point leaves either all or none of a change. Writes that belong together
 // (interactions and the sync state that covers them, alert transitions and
 // the events they produce) are exposed as single methods.
+//
+// Several daemons may share one store: they split the work with leases
+// (AcquireLease), and a context fenced by a lease (WithLease) commits
+// nothing once the lease has passed to another daemon.
 package store
 
 import (
@@ -175,13 +179,18 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	return v, err
 }
 
-// tx runs fn in a transaction, committing when it returns nil.
+// tx runs fn in a transaction, committing when it returns nil and, when
+// ctx is fenced by a lease (WithLease), the lease is still held.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := checkFence(ctx, tx); err != nil {
 		tx.Rollback()
 		return err
 	}

@@ -27,7 +27,12 @@ func newDaemonCmd(g *globals) *cobra.Command {
 		Long: `Run the daemon in the foreground: sync every source, evaluate commitments,
 deliver webhooks and serve the API on listen.socket. SIGHUP reloads the
 configuration (an invalid one is rejected and the running one kept);
-SIGTERM or SIGINT stops within 10 seconds.`,
+SIGTERM or SIGINT stops within 10 seconds.
+
+With cluster.enabled, several daemons share one configuration and one
+store: each source, and the evaluation, is worked on only by the daemon
+holding its lease (see touchbase status); a stopping daemon releases its
+leases, a dead one's expire after cluster.lease_duration.`,
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error { return runDaemon(cmd.Context(), g) }),
 	}

@@ -250,6 +250,40 @@ func TestPrintStatusGolden(t *testing.T) {
 	}
 }
 
+// With cluster.enabled, status adds the daemons alive and one row per
+// lease: held (by this daemon or another), free since it was released or
+// expired, never taken.
+func TestPrintStatusClusterGolden(t *testing.T) {
+	at := time.Date(2026, 11, 22, 7, 0, 0, 0, time.UTC)
+	ts := func(d time.Duration) *time.Time { v := at.Add(d); return &v }
+	lag := "3s"
+	st := &daemon.Status{
+		Version: "v1.2.3", PID: 4242, StartedAt: at.Add(-time.Hour), Now: at, Ready: true,
+		Config: daemon.ConfigStatus{Path: "/etc/touchbase/touchbase.yaml", LoadedAt: at.Add(-time.Hour), LogLevel: "info",
+			PollInterval: "30s", StaleAfter: "1h0m0s", Accounts: 2, Customers: 14, Webhooks: 1},
+		Sources: []daemon.SourceStatus{
+			{Name: "imap:alice", LastSuccessAt: ts(-3 * time.Second), Lag: &lag},
+			{Name: "imap:bob", LastSuccessAt: ts(-3 * time.Second), Lag: &lag},
+		},
+		Cluster: daemon.ClusterStatus{Enabled: true, Holder: "mail-a:4242:9f3c2e", LeaseDuration: "30s",
+			Daemons: []string{"mail-a:4242:9f3c2e", "mail-b:977:0a1b2c"},
+			Leases: []daemon.LeaseStatus{
+				{Name: "caldav:alice"},
+				{Name: "evaluation", Holder: "mail-b:977:0a1b2c", Live: true, Generation: 3,
+					AcquiredAt: ts(-40 * time.Minute), RenewedAt: ts(-4 * time.Second), ExpiresAt: ts(26 * time.Second)},
+				{Name: "imap:alice", Holder: "mail-a:4242:9f3c2e", Live: true, This: true, Generation: 1,
+					AcquiredAt: ts(-time.Hour), RenewedAt: ts(-8 * time.Second), ExpiresAt: ts(22 * time.Second)},
+				{Name: "imap:bob", Holder: "mail-c:31:77aa00", Generation: 5,
+					AcquiredAt: ts(-2 * time.Hour), RenewedAt: ts(-70 * time.Second), ExpiresAt: ts(-40 * time.Second)},
+			}},
+	}
+	var buf bytes.Buffer
+	if err := printStatus(newPrinter(&buf, &outputFlags{}, time.UTC, st.Now), st); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "status-cluster.golden", buf.String())
+}
+
 // golden compares got with testdata/name, rewriting it with -update.
 func golden(t *testing.T, name, got string) {
 	t.Helper()

@@ -25,7 +25,9 @@ and resolved, webhook deliveries sent and failed); logs go to stderr, as JSON
 lines or, on a terminal, as readable lines. Exit status 1 when any step
 failed — a source, the evaluation, or a webhook delivery the receiver
 refused or that reached no receiver (named on stderr) — the other steps
-still ran.`,
+still ran. With cluster.enabled it takes each source's lease (and the
+evaluation's) for the pass and skips, without failing, what a running
+daemon holds: that daemon does the work.`,
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
 			if !once {
@@ -70,6 +72,9 @@ func passSummary(res daemon.PassResult) string {
 	failed := ""
 	if len(res.Failed) > 0 {
 		failed = " (" + strings.Join(res.Failed, ", ") + ")"
+	}
+	if len(res.Skipped) > 0 {
+		failed += fmt.Sprintf(", %d skipped: another daemon holds %s", len(res.Skipped), strings.Join(res.Skipped, ", "))
 	}
 	dl := res.Deliveries
 	refused := ""

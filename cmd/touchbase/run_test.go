@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"go.uber.org/zap"
+
+	"github.com/touchbase/touchbase/daemon"
 )
 
 // The fixture's accounts: a pass without them syncs nothing and fails
@@ -76,5 +78,14 @@ func TestLoggerConsole(t *testing.T) {
 	line := buf.String()
 	if strings.HasPrefix(line, "{") || !strings.Contains(line, "INFO\tshown\t{\"k\": \"v\"}") {
 		t.Errorf("console line %q, want a readable INFO line with its fields", line)
+	}
+}
+
+// In a cluster, the summary names what the pass left to a running daemon.
+func TestPassSummarySkipped(t *testing.T) {
+	got := passSummary(daemon.PassResult{Synced: []string{"imap:alice"}, Skipped: []string{"evaluation", "imap:bob"}})
+	want := "Sources: 1 synced, 0 failed, 2 skipped: another daemon holds evaluation, imap:bob. Stored 0 mails"
+	if !strings.HasPrefix(got, want) {
+		t.Errorf("summary %q; want it to start %q", got, want)
 	}
 }

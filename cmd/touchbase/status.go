@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -22,11 +23,13 @@ func newStatusCmd(g *globals) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Daemon health: each source's last sync, lag and errors; outbox depth",
+		Short: "Daemon health: each source's last sync, lag and errors; outbox depth; leases",
 		Long: `Ask the running daemon (over listen.socket) for its health: each source's
 last sync, lag, failures and last error, a reload it rejected (when, and
 the first problem), filtered interactions by reason, and the webhook
-outbox depth. -o wide adds when each source started failing.
+outbox depth. -o wide adds when each source started failing. With
+cluster.enabled, also which daemon holds which lease (each source's and
+the evaluation's) and until when, and how many daemons are alive.
 
 Exit status:
   0  the daemon runs, every source synced within sync.stale_after and is
@@ -126,6 +129,10 @@ func printStatus(p printer, st *daemon.Status) error {
 	fmt.Fprintf(tw, "\t%d accounts, %d customers, %d webhooks\n", c.Accounts, c.Customers, c.Webhooks)
 	fmt.Fprintf(tw, "interactions\t%d counted, %s\n", st.Interactions.Counted, filtered(st.Interactions.Filtered))
 	fmt.Fprintf(tw, "outbox\t%d pending, %d failed\n", st.Outbox.Pending, st.Outbox.Failed)
+	if c := st.Cluster; c.Enabled {
+		fmt.Fprintf(tw, "cluster\tthis daemon is %s; %d %s alive; leases of %s\n", c.Holder, len(c.Daemons),
+			plural(int64(len(c.Daemons)), "daemon", "daemons"), c.LeaseDuration)
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -146,7 +153,43 @@ func printStatus(p printer, st *daemon.Status) error {
 	if len(st.Sources) == 0 {
 		t.add("(no sources configured)", "", "", "", "", "", "")
 	}
-	return p.print(t)
+	if err := p.print(t); err != nil {
+		return err
+	}
+	if st.Cluster.Enabled {
+		fmt.Fprintln(w)
+		return p.print(leaseTable(st.Cluster, tf))
+	}
+	return nil
+}
+
+// leaseTable has one row per lease: who holds it, until when and since
+// when; or, for a free one, who held it last and since when it is free.
+func leaseTable(c daemon.ClusterStatus, tf times) *table {
+	t := newTable(col{name: "LEASE"}, col{name: "HOLDER", flex: true}, col{name: "UNTIL", zone: true}, col{name: "SINCE"})
+	for _, l := range c.Leases {
+		switch {
+		case l.Live:
+			holder := l.Holder
+			if l.This {
+				holder += " (this daemon)"
+			}
+			t.add(l.Name, holder, leaseStamp(tf, l.ExpiresAt), tf.at(deref(l.AcquiredAt)))
+		case l.ExpiresAt == nil:
+			t.add(l.Name, "-", "never taken", "-")
+		default:
+			t.add(l.Name, "- (was "+l.Holder+")", "free", leaseStamp(tf, l.ExpiresAt))
+		}
+	}
+	return t
+}
+
+// leaseStamp shows a lease's expiry to the second: leases last seconds.
+func leaseStamp(tf times, t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.In(tf.loc).Format(stampLayout + ":05")
 }
 
 func filtered(counts map[string]int) string {

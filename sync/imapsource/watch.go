@@ -60,7 +60,9 @@ func (s *Source) Watch(ctx context.Context, changed func()) error {
 	wg.Go(func() { errs <- s.idle(ctx, first, targets[0], changed) })
 	if len(targets) > 1 {
 		if second, err := s.dial(ctx, handler); err != nil {
-			s.log.Warn("no second connection for idle, polling instead", zap.String(keyFolder, targets[1]), zap.Error(err))
+			if ctx.Err() == nil { // not the watch ending (a lease handed over, a reload)
+				s.log.Warn("no second connection for idle, polling instead", zap.String(keyFolder, targets[1]), zap.Error(err))
+			}
 		} else {
 			wg.Go(func() { errs <- s.idle(ctx, second, targets[1], changed) })
 		}
