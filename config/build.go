@@ -32,6 +32,7 @@ func (b *builder) build(r rawConfig) *Config {
 	c := &Config{
 		DataDir:  b.path(r.DataDir),
 		Store:    b.store(r.Store),
+		Postgres: b.postgres(r.Postgres),
 		Timezone: b.location("timezone", r.Timezone, time.UTC),
 		LogLevel: b.oneOf("log_level", r.LogLevel, DefaultLogLevel, "log level", "debug", "info", "warn", "error"),
 		Listen:   b.listen(r.Listen),
@@ -51,6 +52,9 @@ func (b *builder) build(r rawConfig) *Config {
 	}
 	c.Customers = b.customers(r.Customers, c, rs)
 	c.Webhooks = b.webhooks(r.Webhooks)
+	if c.Store == StorePostgres && c.Postgres.DSNFile == "" {
+		b.p.add("postgres.dsn_file", "required when store is postgres")
+	}
 	return c
 }
 
@@ -58,11 +62,10 @@ func (b *builder) store(s string) string {
 	switch s {
 	case "", DefaultStore:
 		return DefaultStore
-	case "postgres":
-		b.p.add("store", "postgres is planned but not supported yet; use sqlite")
-	default:
-		b.p.add("store", "unknown store %q (want sqlite)", s)
+	case StorePostgres:
+		return s
 	}
+	b.p.add("store", "unknown store %q (want %s or %s)", s, StoreSQLite, StorePostgres)
 	return s
 }
 
