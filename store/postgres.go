@@ -59,6 +59,22 @@ func openPostgres(ctx context.Context, dsn string, target int) (*Store, error) {
 	return s, nil
 }
 
+// PostgresExists reports whether the database dsn names holds a store, at
+// any schema version, without changing it.
+func PostgresExists(ctx context.Context, dsn string) (bool, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return false, errors.New("the DSN cannot be parsed (want a postgres:// URL or key=value pairs)")
+	}
+	db := sql.OpenDB(stdlib.GetConnector(*cfg))
+	defer db.Close()
+	v, err := postgresDialect.schemaVersion(ctx, db)
+	if err != nil {
+		return false, fmt.Errorf("read schema version of postgres database %s on %s: %w", cfg.Database, cfg.Host, err)
+	}
+	return v > 0, nil
+}
+
 // rebindConnector makes pgx's database/sql connections take the store's
 // queries as written, with ? placeholders: they are rebound to $1..$n in
 // this one place, for every caller, so that no query is written twice.

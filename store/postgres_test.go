@@ -228,3 +228,28 @@ func TestConcurrentClaims(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenPostgresHidesTheDSN: a DSN that does not parse, or names a
+// server that does not answer, fails without its password in the error.
+func TestOpenPostgresHidesTheDSN(t *testing.T) {
+	const password = "LEAKED-PASSWORD-4711"
+	for _, dsn := range []string{
+		"postgres://touchbase:" + password + "@127.0.0.1:1/touchbase?connect_timeout=5",
+		"postgres://touchbase:" + password + "@127.0.0.1:54x2/touchbase",
+		"host=127.0.0.1 port=1 user=touchbase password=" + password + " connect_timeout=5",
+		"postgres://touchbase@127.0.0.1:1/touchbase?password=" + password + "&connect_timeout=5",
+	} {
+		s, err := OpenPostgres(t.Context(), dsn)
+		if err == nil {
+			s.Close()
+			t.Errorf("OpenPostgres succeeded on a closed port")
+			continue
+		}
+		if strings.Contains(err.Error(), password) {
+			t.Errorf("error quotes the password: %v", err)
+		}
+		if _, err := PostgresExists(t.Context(), dsn); err == nil || strings.Contains(err.Error(), password) {
+			t.Errorf("PostgresExists: %v; want an error without the password", err)
+		}
+	}
+}

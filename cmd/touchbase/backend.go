@@ -11,8 +11,6 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -90,21 +88,21 @@ func (b *backend) loc() *time.Location {
 	return b.cfg.Timezone
 }
 
-// store opens the store in data_dir. It never creates one: a store made by
-// a CLI user could belong to the wrong user, and an empty one answers
-// nothing useful.
+// store opens the configured store (the SQLite file in data_dir, or the
+// Postgres database). It never creates one: a store made by a CLI user
+// could belong to the wrong user, and an empty one answers nothing useful.
 func (b *backend) store(ctx context.Context) (*store.Store, error) {
 	if b.st != nil {
 		return b.st, nil
 	}
-	path := filepath.Join(b.cfg.DataDir, store.FileName)
-	if _, err := os.Stat(path); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("no store at %s: start the daemon or run `touchbase run --once` first", path)
-		}
+	ok, err := daemon.StoreExists(ctx, b.cfg)
+	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	st, err := store.Open(ctx, b.cfg.DataDir)
+	if !ok {
+		return nil, fmt.Errorf("no store at %s: start the daemon or run `touchbase run --once` first", daemon.StoreLocation(b.cfg))
+	}
+	st, err := daemon.OpenStore(ctx, b.cfg)
 	if err != nil {
 		return nil, err
 	}

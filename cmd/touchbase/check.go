@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/touchbase/touchbase/config"
 	"github.com/touchbase/touchbase/daemon"
 )
 
@@ -29,11 +31,12 @@ when there is any; an empty file is one ("empty configuration"). Warnings
 customer's, or a password_file, secret_file or token_file that group or
 others can read) are printed to stderr as
 "warning: KEY: MESSAGE" and leave the exit status 0. With --connect, also log in to every source and report
-each one; exit status 1 when a source cannot be reached.`,
+each one, and connect to a postgres store; exit status 1 when a source or
+the store cannot be reached.`,
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error { return check(cmd.Context(), g, connect) }),
 	}
-	cmd.Flags().BoolVar(&connect, "connect", false, "also connect and log in to every source")
+	cmd.Flags().BoolVar(&connect, "connect", false, "also connect and log in to every source (and to a postgres store)")
 	return cmd
 }
 
@@ -58,7 +61,28 @@ func check(ctx context.Context, g *globals, connect bool) error {
 	if err != nil {
 		return err
 	}
-	return checkSources(ctx, g.stdout, plan.Sources)
+	return errors.Join(checkSources(ctx, g.stdout, plan.Sources), checkStore(ctx, g.stdout, cfg))
+}
+
+// checkStore connects to a Postgres store and says whether it holds the
+// schema yet (the daemon makes it). A SQLite file needs no connection.
+func checkStore(ctx context.Context, w io.Writer, cfg *config.Config) error {
+	if cfg.Store != config.StorePostgres {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	ok, err := daemon.StoreExists(ctx, cfg)
+	switch {
+	case err != nil:
+		fmt.Fprintf(w, "\nstore: postgres FAILED: %v\n", err)
+		return fmt.Errorf("the postgres store cannot be reached")
+	case ok:
+		fmt.Fprintln(w, "\nstore: postgres ok")
+	default:
+		fmt.Fprintln(w, "\nstore: postgres ok (empty: the daemon makes the schema when it starts)")
+	}
+	return nil
 }
 
 // checkSources checks every source that implements daemon.Checker,

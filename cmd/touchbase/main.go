@@ -71,6 +71,7 @@ func newRoot(g *globals) *cobra.Command {
 	root.AddCommand(newDemoCmd(g))
 	root.AddCommand(newCustomersCmd(g), newCustomerCmd(g), newAlertsCmd(g), newSilenceCmd(g), newWebhooksCmd(g), newSuggestCmd(g),
 		newUnmatchedCmd(g))
+	root.AddCommand(newStoreCmd(g))
 	return root
 }
 

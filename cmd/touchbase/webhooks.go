@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/touchbase/touchbase/config"
+	"github.com/touchbase/touchbase/daemon"
 	"github.com/touchbase/touchbase/store"
 	"github.com/touchbase/touchbase/webhooks"
 )
@@ -145,8 +143,7 @@ is logged.`,
 				return usageError("webhook %q: no webhook of that name in %s (configured: %s)", name, b.cfg.Path, webhookNames(b))
 			}
 			ctx := cmd.Context()
-			path := filepath.Join(b.cfg.DataDir, store.FileName)
-			if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			if ok, err := daemon.StoreExists(ctx, b.cfg); err == nil && !ok {
 				// Checking the receiver is the first thing one does after
 				// writing a configuration: it must not wait for a store.
 				return testDirect(ctx, g, b, name)
