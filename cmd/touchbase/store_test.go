@@ -123,3 +123,17 @@ func TestCheckConnectPostgres(t *testing.T) {
 		}
 	}
 }
+
+// TestStoreCopyRefusedBesideADaemon: what a running daemon writes after
+// the copy started would be lost, so the copy refuses to start.
+func TestStoreCopyRefusedBesideADaemon(t *testing.T) {
+	f := newFixture(t, "http://127.0.0.1:9")
+	if err := os.WriteFile(filepath.Join(f.dir, "pg.dsn"), []byte("postgres://touchbase@127.0.0.1:1/touchbase\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.startDaemon()
+	code, _, errOut := f.run(f.config, "store", "copy", "--to", "postgres", "--dsn-file", filepath.Join(f.dir, "pg.dsn"))
+	if code != 1 || !strings.Contains(errOut, "a daemon answers on") || !strings.Contains(errOut, "stop it first") {
+		t.Errorf("copy beside a daemon: exit %d, stderr %q; want 1, asking to stop the daemon", code, errOut)
+	}
+}
