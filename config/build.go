@@ -40,6 +40,7 @@ func (b *builder) build(r rawConfig) *Config {
 		Sync:        b.sync(r.Sync),
 		Alerting:    b.alerting(r.Alerting),
 		Cluster:     b.cluster(r.Cluster),
+		Postgres:    b.postgres(r.Postgres),
 
 		Holidays:      b.holidayCountry("holidays", r.Holidays),
 		ExtraHolidays: b.extraHolidays("extra_holidays", r.ExtraHolidays),
@@ -54,6 +55,9 @@ func (b *builder) build(r rawConfig) *Config {
 	}
 	c.Customers = b.customers(r.Customers, c, rs)
 	c.Webhooks = b.webhooks(r.Webhooks)
+	if c.Store == StorePostgres && c.Postgres.DSNFile == "" {
+		b.p.add("postgres.dsn_file", "required when store is postgres")
+	}
 	return c
 }
 
@@ -61,11 +65,10 @@ func (b *builder) store(s string) string {
 	switch s {
 	case "", DefaultStore:
 		return DefaultStore
-	case "postgres":
-		b.p.add("store", "postgres is planned but not supported yet; use sqlite")
-	default:
-		b.p.add("store", "unknown store %q (want sqlite)", s)
+	case StorePostgres:
+		return s
 	}
+	b.p.add("store", "unknown store %q (want %s or %s)", s, StoreSQLite, StorePostgres)
 	return s
 }
 

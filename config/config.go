@@ -13,7 +13,8 @@ import (
 type Config struct {
 	Path     string // the file it was loaded from
 	DataDir  string
-	Store    string         // "sqlite"
+	Store    string // StoreSQLite or StorePostgres
+	Postgres Postgres
 	Timezone *time.Location // UTC when the file names none
 	// TimezoneSet: the file or the environment names timezone. The CLI
 	// shows times in Timezone then, and in the machine's local zone when not.
@@ -44,6 +45,19 @@ type Config struct {
 	// Warnings are doubtful values that did not stop loading (a customer
 	// domain below another customer's), in the order found.
 	Warnings []Warning
+}
+
+// Store backends.
+const (
+	StoreSQLite   = "sqlite"   // embedded, data_dir/touchbase.db
+	StorePostgres = "postgres" // a PostgreSQL database shared by several daemons
+)
+
+// Postgres configures the PostgreSQL store. The DSN names a password, so it
+// is read from a file when needed and never kept in the Config.
+type Postgres struct {
+	DSNFile string // "" when not configured
+	DSN     Secret // File: DSNFile
 }
 
 // Listen configures the daemon's API listeners.

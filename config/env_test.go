@@ -116,7 +116,7 @@ func TestEnvBad(t *testing.T) {
 		{"month where a fixed duration is needed", "TOUCHBASE_SYNC_POLL_INTERVAL", "1mo", "sync.poll_interval", "months and business days are not allowed here"},
 		{"not a bool", "TOUCHBASE_SYNC_IDLE", "maybe", "sync.idle", "want true or false"},
 		{"unknown zone", "TOUCHBASE_TIMEZONE", "Mars/Base", "timezone", "unknown time zone"},
-		{"postgres", "TOUCHBASE_STORE", "postgres", "store", "postgres is planned but not supported yet; use sqlite"},
+		{"unknown store", "TOUCHBASE_STORE", "mysql", "store", `unknown store "mysql" (want sqlite or postgres)`},
 		{"list of mappings", "TOUCHBASE_ACCOUNTS", "alice", "accounts", "cannot be set from the environment"},
 		{"map", "TOUCHBASE_POLICIES", "weekly", "policies", "cannot be set from the environment"},
 	} {

@@ -26,7 +26,7 @@ const envPrefix = "TOUCHBASE"
 const (
 	DefaultDataDir        = "/var/lib/touchbase"
 	DefaultSocket         = "/run/touchbase/touchbase.sock"
-	DefaultStore          = "sqlite"
+	DefaultStore          = StoreSQLite
 	DefaultTimezone       = "UTC"
 	DefaultLogLevel       = "info"
 	DefaultBackfill       = "365d"

@@ -102,6 +102,9 @@ func TestLoadBad(t *testing.T) {
 				}
 			}
 			got := strings.ReplaceAll(err.Error(), td, "<testdata>") + "\n"
+			if strings.Contains(got, leaked) { // the password of secrets/bad.dsn
+				t.Errorf("problems quote a secret:\n%s", got)
+			}
 			golden(t, strings.TrimSuffix(f, ".yaml")+".err", got)
 		})
 	}
@@ -250,6 +253,7 @@ func dump(c *Config) string {
 	p("path: %s", c.Path)
 	p("data_dir: %s", c.DataDir)
 	p("store: %s", c.Store)
+	p("postgres: dsn_file=%q dsn=%s", c.Postgres.DSNFile, c.Postgres.DSN)
 	p("timezone: %s", c.Timezone)
 	p("log_level: %s", c.LogLevel)
 	p("internal_domains: %q", c.InternalDomains)

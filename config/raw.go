@@ -7,14 +7,14 @@ package config
 // that have a non-zero default are pointers so "absent" differs from 0.
 
 type rawConfig struct {
-	DataDir         string    `mapstructure:"data_dir"`
-	Store           string    `mapstructure:"store"`
-	PostgresURL     string    `mapstructure:"postgres_url"`
-	Timezone        string    `mapstructure:"timezone"`
-	LogLevel        string    `mapstructure:"log_level"`
-	InternalDomains []string  `mapstructure:"internal_domains"`
-	Holidays        string    `mapstructure:"holidays"`
-	ExtraHolidays   []rawDate `mapstructure:"extra_holidays"`
+	DataDir         string      `mapstructure:"data_dir"`
+	Store           string      `mapstructure:"store"`
+	Postgres        rawPostgres `mapstructure:"postgres"`
+	Timezone        string      `mapstructure:"timezone"`
+	LogLevel        string      `mapstructure:"log_level"`
+	InternalDomains []string    `mapstructure:"internal_domains"`
+	Holidays        string      `mapstructure:"holidays"`
+	ExtraHolidays   []rawDate   `mapstructure:"extra_holidays"`
 
 	Listen   rawListen   `mapstructure:"listen"`
 	Sync     rawSync     `mapstructure:"sync"`
@@ -32,6 +32,10 @@ type rawConfig struct {
 // rawDate is a date in a list: YAML reads an unquoted 2026-06-05 as a
 // timestamp (time.Time), a quoted one as a string; the builder takes both.
 type rawDate any
+
+type rawPostgres struct {
+	DSNFile string `mapstructure:"dsn_file"`
+}
 
 type rawListen struct {
 	Socket    string `mapstructure:"socket"`

@@ -22,6 +22,11 @@ func (c *Config) Summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "config:    %s\n", c.Path)
 	fmt.Fprintf(&b, "data dir:  %s\n", c.DataDir)
+	if c.Store == StorePostgres {
+		fmt.Fprintf(&b, "store:     postgres (DSN in %s)\n", c.Postgres.DSNFile)
+	} else {
+		fmt.Fprintf(&b, "store:     sqlite\n")
+	}
 	fmt.Fprintf(&b, "accounts:  %d (%d imap, %d caldav)\n", len(c.Accounts), imap, caldav)
 	fmt.Fprintf(&b, "customers: %d\n", len(c.Customers))
 	fmt.Fprintf(&b, "policies:  %d\n", len(c.Policies))

@@ -17,6 +17,7 @@ func TestSummary(t *testing.T) {
 		"policies:  8\n",
 		"webhooks:  2\n",
 		"data dir:  /var/lib/touchbase\n",
+		"store:     sqlite\n",
 		"config:    " + c.Path + "\n",
 	} {
 		if !strings.Contains(got, want) {

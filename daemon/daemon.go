@@ -135,7 +135,7 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, cfg.DataDir)
+	st, err := OpenStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -252,6 +252,8 @@ func (d *Daemon) reload(ctx context.Context) error {
 	old := d.state.Load().cfg
 	for _, c := range []struct{ key, old, new string }{
 		{"data_dir", old.DataDir, cfg.DataDir},
+		{"store", old.Store, cfg.Store},
+		{"postgres.dsn_file", old.Postgres.DSNFile, cfg.Postgres.DSNFile},
 		{"listen.socket", old.Listen.Socket, cfg.Listen.Socket},
 		{"listen.http", old.Listen.HTTP, cfg.Listen.HTTP},
 	} {

@@ -209,10 +209,16 @@ func TestReloadRejectsRestartSettings(t *testing.T) {
 		{"data_dir", "data_dir: data", "data_dir: other"},
 		{"listen.socket", "socket: tb.sock", "socket: other.sock"},
 		{"listen.http", "socket: tb.sock", "socket: tb.sock\n  http: 127.0.0.1:9464"},
+		{"store", "data_dir: data", "data_dir: data\nstore: postgres\npostgres: {dsn_file: pg.dsn}"},
+		{"postgres.dsn_file", "data_dir: data", "data_dir: data\npostgres: {dsn_file: pg.dsn}"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			path := setupConfig(t, "daemon.yaml")
+			dsn := "postgres://touchbase@127.0.0.1:1/touchbase\n" // never connected to: the reload stops first
+			if err := os.WriteFile(filepath.Join(filepath.Dir(path), "pg.dsn"), []byte(dsn), 0o600); err != nil {
+				t.Fatal(err)
+			}
 			d, err := New(t.Context(), Options{ConfigPath: path})
 			if err != nil {
 				t.Fatal(err)

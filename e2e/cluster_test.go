@@ -19,6 +19,7 @@ import (
 
 	"github.com/touchbase/touchbase/daemon"
 	"github.com/touchbase/touchbase/demo"
+	"github.com/touchbase/touchbase/internal/pgtest"
 	"github.com/touchbase/touchbase/internal/testbed"
 )
 
@@ -530,4 +531,15 @@ func (c *cluster) dumpLogsOnFailure(t *testing.T) {
 		b, _ := os.ReadFile(n.log)
 		t.Logf("%s (pid %d) log:\n%s", n.name, n.pid(), b)
 	}
+}
+
+// TestThreeDaemonsPostgres is TestThreeDaemonsSQLite with the daemons on
+// one PostgreSQL database (internal/pgtest), as daemons on several hosts
+// would share it.
+func TestThreeDaemonsPostgres(t *testing.T) {
+	dsnFile := filepath.Join(t.TempDir(), "postgres.dsn")
+	if err := os.WriteFile(dsnFile, []byte(pgtest.DSN(t)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runThreeDaemons(t, map[string]any{"store": "postgres", "postgres": map[string]any{"dsn_file": dsnFile}})
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -24,8 +25,9 @@ func countRows(t *testing.T, s *Store, table string) int {
 	return n
 }
 
-func TestApplyEvaluationIsIdempotent(t *testing.T) {
-	s := openTest(t)
+func TestApplyEvaluationIsIdempotent(t *testing.T) { forEachStore(t, testApplyEvaluationIsIdempotent) }
+
+func testApplyEvaluationIsIdempotent(t *testing.T, s *Store) {
 	ctx := t.Context()
 	at := time.Date(2026, 3, 9, 10, 0, 0, 0, time.UTC)
 	changes := []cadence.Alert{testAlert("a1", cadence.Slipped, at), testAlert("a2", cadence.AtRisk, at)}
@@ -57,7 +59,10 @@ func TestApplyEvaluationIsIdempotent(t *testing.T) {
 }
 
 func TestApplyEvaluationUpdatesAndFilters(t *testing.T) {
-	s := openTest(t)
+	forEachStore(t, testApplyEvaluationUpdatesAndFilters)
+}
+
+func testApplyEvaluationUpdatesAndFilters(t *testing.T, s *Store) {
 	ctx := t.Context()
 	at := time.Date(2026, 3, 9, 10, 0, 0, 0, time.UTC)
 	a := testAlert("a1", cadence.AtRisk, at)
@@ -79,8 +84,9 @@ func TestApplyEvaluationUpdatesAndFilters(t *testing.T) {
 }
 
 // TestApplyEvaluationIsAtomic: when any part fails, nothing is stored.
-func TestApplyEvaluationIsAtomic(t *testing.T) {
-	s := openTest(t)
+func TestApplyEvaluationIsAtomic(t *testing.T) { forEachStore(t, testApplyEvaluationIsAtomic) }
+
+func testApplyEvaluationIsAtomic(t *testing.T, s *Store) {
 	ctx := t.Context()
 	at := time.Date(2026, 3, 9, 10, 0, 0, 0, time.UTC)
 	err := s.ApplyEvaluation(ctx, []cadence.Alert{testAlert("a1", cadence.Slipped, at)},
@@ -95,7 +101,10 @@ func TestApplyEvaluationIsAtomic(t *testing.T) {
 }
 
 func TestEarliestCountedAndHistoryStart(t *testing.T) {
-	s := openTest(t)
+	forEachStore(t, testEarliestCountedAndHistoryStart)
+}
+
+func testEarliestCountedAndHistoryStart(t *testing.T, s *Store) {
 	ctx := t.Context()
 	if got, err := s.EarliestCounted(ctx); err != nil || !got.IsZero() {
 		t.Fatalf("empty store: %v, %v; want zero", got, err)
@@ -106,7 +115,7 @@ func TestEarliestCountedAndHistoryStart(t *testing.T) {
 		filter cadence.Filter
 	}{{48 * time.Hour, cadence.Counts}, {0, cadence.Counts}, {-50 * 365 * 24 * time.Hour, cadence.Bulk}, {24 * time.Hour, cadence.Counts}} {
 		if _, err := s.db.Exec(`INSERT INTO interactions (key, kind, at, account, filter, first_seen) VALUES (?, 'email', ?, 'a', ?, ?)`,
-			i, ms(at.Add(row.d)), string(row.filter), ms(at)); err != nil {
+			fmt.Sprint(i), ms(at.Add(row.d)), string(row.filter), ms(at)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -126,8 +135,9 @@ func TestEarliestCountedAndHistoryStart(t *testing.T) {
 	}
 }
 
-func TestResolvedSince(t *testing.T) {
-	s := openTest(t)
+func TestResolvedSince(t *testing.T) { forEachStore(t, testResolvedSince) }
+
+func testResolvedSince(t *testing.T, s *Store) {
 	at := time.Date(2026, 3, 9, 10, 0, 0, 0, time.UTC)
 	old, recent, open := testAlert("old", cadence.Resolved, at), testAlert("recent", cadence.Resolved, at), testAlert("open", cadence.Slipped, at)
 	old.ResolvedAt, recent.ResolvedAt = at.Add(-48*time.Hour), at.Add(time.Hour)

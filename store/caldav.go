@@ -114,7 +114,7 @@ func (s *Store) CalDAVETags(ctx context.Context, account, calendar string) (map[
 // Applying the same changes twice leaves the store as applying them once.
 func (s *Store) ApplyCalDAV(ctx context.Context, ch CalDAVChanges, now time.Time) (CalDAVResult, error) {
 	var res CalDAVResult
-	err := s.tx(ctx, func(sqlTx *sql.Tx) error {
+	err := s.interactionTx(ctx, func(sqlTx *sql.Tx) error {
 		res = CalDAVResult{}
 		tx := newPreparedTx(sqlTx)
 		defer tx.close()
@@ -238,7 +238,7 @@ func putCalDAVState(ctx context.Context, tx execer, account, calendar string, st
 // stay. It returns how many interactions were deleted.
 func (s *Store) ForgetCalDAVCalendar(ctx context.Context, account, calendar string, now time.Time) (int, error) {
 	removed := 0
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.interactionTx(ctx, func(tx *sql.Tx) error {
 		removed = 0
 		rows, err := tx.QueryContext(ctx, `SELECT href FROM caldav_objects WHERE account = ? AND calendar = ?`, account, calendar)
 		if err != nil {

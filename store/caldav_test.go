@@ -38,7 +38,7 @@ func meeting(uid string, d int, attendees ...string) cadence.Interaction {
 // state renders the stored meetings as "key[accounts]" lines.
 func state(t *testing.T, s *Store) []string {
 	t.Helper()
-	rows, err := s.db.Query(`SELECT i.key, group_concat(s.account, ',') FROM interactions i
+	rows, err := s.db.Query(`SELECT i.key, ` + s.d.groupConcat("s.account", "','") + ` FROM interactions i
 		LEFT JOIN interaction_sources s ON s.interaction_id = i.id GROUP BY i.id ORDER BY i.key`)
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +62,9 @@ func state(t *testing.T, s *Store) []string {
 	return out
 }
 
-func TestApplyCalDAV(t *testing.T) {
+func TestApplyCalDAV(t *testing.T) { forEachBackend(t, testApplyCalDAV) }
+
+func testApplyCalDAV(t *testing.T, b backend) {
 	const calA, calB = "http://h/a/cal/", "http://h/b/cal/"
 	obj := func(href, etag string, occ ...cadence.Interaction) CalDAVObject {
 		return CalDAVObject{Href: href, ETag: etag, UID: strings.TrimSuffix(href, ".ics"), Occurrences: occ}
@@ -108,7 +110,7 @@ func TestApplyCalDAV(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := openTest(t)
+			s := b.open(t)
 			for i, st := range tc.steps {
 				res, err := s.ApplyCalDAV(context.Background(), st.ch, calNow)
 				if err != nil {
@@ -123,7 +125,10 @@ func TestApplyCalDAV(t *testing.T) {
 }
 
 func TestApplyCalDAVParticipantsMerge(t *testing.T) {
-	s := openTest(t)
+	forEachStore(t, testApplyCalDAVParticipantsMerge)
+}
+
+func testApplyCalDAVParticipantsMerge(t *testing.T, s *Store) {
 	ctx := context.Background()
 	for _, ch := range []CalDAVChanges{
 		{Account: "a", Calendar: "http://h/a/", Put: []CalDAVObject{{Href: "/a/m.ics", ETag: "1", Occurrences: []cadence.Interaction{meeting("m", 3, "c@cust.example")}}}},
@@ -143,8 +148,9 @@ func TestApplyCalDAVParticipantsMerge(t *testing.T) {
 }
 
 // A failing change leaves nothing behind: no occurrence, ETag or state.
-func TestApplyCalDAVAtomic(t *testing.T) {
-	s := openTest(t)
+func TestApplyCalDAVAtomic(t *testing.T) { forEachStore(t, testApplyCalDAVAtomic) }
+
+func testApplyCalDAVAtomic(t *testing.T, s *Store) {
 	ctx := context.Background()
 	bad := meeting("bad", 1)
 	bad.Key = ""
@@ -161,8 +167,9 @@ func TestApplyCalDAVAtomic(t *testing.T) {
 	}
 }
 
-func TestCalDAVStateAndForget(t *testing.T) {
-	s := openTest(t)
+func TestCalDAVStateAndForget(t *testing.T) { forEachStore(t, testCalDAVStateAndForget) }
+
+func testCalDAVStateAndForget(t *testing.T, s *Store) {
 	ctx := context.Background()
 	const cal = "http://h/a/cal/"
 	_, err := s.ApplyCalDAV(ctx, CalDAVChanges{Account: "a", Calendar: cal,

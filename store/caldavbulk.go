@@ -144,10 +144,15 @@ func writeMeetingSources(ctx context.Context, tx execer, rows []*meetingRow) err
 }
 
 // finishCalDAVObjects unlinks the future occurrences each object no longer
-// produces and records the objects' ETags.
+// produces and records the objects' ETags (the last one of an href that
+// comes twice: Postgres refuses to upsert one row twice in a statement).
 func finishCalDAVObjects(ctx context.Context, tx execer, account, calendar string, objs []CalDAVObject, now time.Time, res *CalDAVResult) error {
 	values := make([]any, 0, 5*len(objs))
-	for _, obj := range objs {
+	last := make(map[string]int, len(objs))
+	for i, obj := range objs {
+		last[obj.Href] = i
+	}
+	for i, obj := range objs {
 		keep := make(map[string]bool, len(obj.Occurrences))
 		for _, in := range obj.Occurrences {
 			keep[in.Key] = true
@@ -157,7 +162,9 @@ func finishCalDAVObjects(ctx context.Context, tx execer, account, calendar strin
 			return err
 		}
 		res.Removed += n
-		values = append(values, account, calendar, obj.Href, obj.ETag, obj.UID)
+		if last[obj.Href] == i {
+			values = append(values, account, calendar, obj.Href, obj.ETag, obj.UID)
+		}
 	}
 	if err := insertMany(ctx, tx, `INSERT INTO caldav_objects (account, calendar, href, etag, uid) VALUES `, 5, values,
 		` ON CONFLICT (account, calendar, href) DO UPDATE SET etag = excluded.etag, uid = excluded.uid`); err != nil {

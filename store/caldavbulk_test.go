@@ -16,7 +16,9 @@ import (
 // included. The steps cover new and known meetings, a meeting another
 // account has, a changed PARTSTAT, a shrinking series and a batch with a
 // key twice (which ApplyCalDAV writes one by one).
-func TestCalDAVBatchMatchesOneByOne(t *testing.T) {
+func TestCalDAVBatchMatchesOneByOne(t *testing.T) { forEachBackend(t, testCalDAVBatchMatchesOneByOne) }
+
+func testCalDAVBatchMatchesOneByOne(t *testing.T, b backend) {
 	const cal = "http://h/a/cal/"
 	obj := func(href string, occ ...cadence.Interaction) CalDAVObject {
 		return CalDAVObject{Href: "/a/cal/" + href, ETag: href + fmt.Sprint(len(occ)), UID: href, Occurrences: occ}
@@ -31,7 +33,7 @@ func TestCalDAVBatchMatchesOneByOne(t *testing.T) {
 			obj("n.ics", meeting("n", 1, "f@cust.example"))},
 		{obj("dup1.ics", meeting("d", 2, "g@cust.example")), obj("dup2.ics", meeting("d", 2, "h@cust.example"))},
 	}
-	batch, single := openTest(t), openTest(t)
+	batch, single := b.open(t), b.open(t)
 	for _, s := range []*Store{batch, single} { // a copy of p in another account
 		if _, err := s.ApplyCalDAV(context.Background(), CalDAVChanges{Account: "b", Calendar: "http://h/b/cal/",
 			Put: []CalDAVObject{{Href: "/b/cal/p.ics", ETag: "x", UID: "p", Occurrences: []cadence.Interaction{meeting("p", 4, "z@cust.example")}}}}, calNow); err != nil {

@@ -12,7 +12,9 @@ import (
 // member's mailbox and directly in the owner's INBOX. Whichever copy is
 // read first, the interaction counts, evaluation sees it (change log),
 // and each copy keeps its own filter and account.
-func TestAnyCopyCounts(t *testing.T) {
+func TestAnyCopyCounts(t *testing.T) { forEachBackend(t, testAnyCopyCounts) }
+
+func testAnyCopyCounts(t *testing.T, b backend) {
 	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	group := mail("q@cust.test", at, cadence.List, "ann@cust.test", "team@us.test")
 	direct := mail("q@cust.test", at, cadence.Counts, "ann@cust.test", "owner@us.test")
@@ -32,7 +34,7 @@ func TestAnyCopyCounts(t *testing.T) {
 		{"both copies in one batch", []copy{{"owner", group}, {"owner", direct}}, true, cadence.Counts},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := openTest(t)
+			s := b.open(t)
 			ctx := t.Context()
 			pos, err := s.LoadInteractions(ctx, time.Time{}, func(int64, *cadence.Interaction) {})
 			if err != nil {

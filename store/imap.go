@@ -76,7 +76,7 @@ type SaveResult struct {
 // deleted. mails may be empty, to advance the state alone.
 func (s *Store) SaveMail(ctx context.Context, account, folder string, mails []cadence.Interaction, st FolderState) (SaveResult, error) {
 	res := SaveResult{Filtered: map[cadence.Filter]int{}}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.interactionTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		// The statements run without ctx's cancellation (modernc starts a
 		// watcher goroutine per statement for a cancellable context); the
@@ -173,7 +173,8 @@ func insertCopies(ctx context.Context, stmts *preparedTx, mails []*cadence.Inter
 		}
 		i = j
 	}
-	if err := insertMany(ctx, stmts, `INSERT OR IGNORE INTO interaction_sources (interaction_id, account, locator, filter) VALUES `, 4, sources, ""); err != nil {
+	if err := insertMany(ctx, stmts, `INSERT INTO interaction_sources (interaction_id, account, locator, filter) VALUES `, 4, sources,
+		` ON CONFLICT (interaction_id, account, locator) DO NOTHING`); err != nil {
 		return fmt.Errorf("insert sources: %w", err)
 	}
 	for start := 0; start < len(counted); start += rowsPerStmt {
@@ -238,14 +239,10 @@ func insertMails(ctx context.Context, stmts *preparedTx, chunk []*cadence.Intera
 		args = append(args, in.Key, string(in.Kind), ms(in.At), in.Subject, in.Sender, account,
 			in.MessageID, in.InReplyTo, strings.Join(in.References, " "), string(in.Filter), PackParticipants(in.Participants))
 	}
-	insert, err := stmts.prepare(ctx, `INSERT OR IGNORE INTO interactions
+	rows, err := stmts.QueryContext(ctx, `INSERT INTO interactions
 		(key, kind, at, subject, sender, account, message_id, in_reply_to, refs, filter, people, first_seen)
 		VALUES `+repeatRow(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `+fmt.Sprint(ms(now))+`)`, len(chunk))+`
-		RETURNING id, key`)
-	if err != nil {
-		return fmt.Errorf("insert interactions: %w", err)
-	}
-	rows, err := insert.QueryContext(ctx, args...)
+		ON CONFLICT (key) DO NOTHING RETURNING id, key`, args...)
 	if err != nil {
 		return fmt.Errorf("insert interactions: %w", err)
 	}

@@ -25,8 +25,9 @@ func mail(id string, at time.Time, filter cadence.Filter, people ...string) cade
 	return in
 }
 
-func TestFolderStateRoundTrip(t *testing.T) {
-	s := openTest(t)
+func TestFolderStateRoundTrip(t *testing.T) { forEachStore(t, testFolderStateRoundTrip) }
+
+func testFolderStateRoundTrip(t *testing.T, s *Store) {
 	ctx := t.Context()
 	if _, ok, err := s.FolderState(ctx, "bob", "INBOX"); ok || err != nil {
 		t.Fatalf("FolderState of a new folder: ok %t, %v; want not found", ok, err)
@@ -54,8 +55,9 @@ func TestFolderStateRoundTrip(t *testing.T) {
 
 // TestSaveMailDeduplicates stores a message seen in two folders (and twice
 // in one batch) once, with both sources and every participant.
-func TestSaveMailDeduplicates(t *testing.T) {
-	s := openTest(t)
+func TestSaveMailDeduplicates(t *testing.T) { forEachStore(t, testSaveMailDeduplicates) }
+
+func testSaveMailDeduplicates(t *testing.T, s *Store) {
 	ctx := t.Context()
 	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	a := mail("a@acme.test", at, cadence.Counts, "ann@acme.test", "bob@example.test")
@@ -92,7 +94,9 @@ func TestSaveMailDeduplicates(t *testing.T) {
 
 // TestSaveMailMatchesUpsert writes the same mail with SaveMail and with
 // upsertInteraction: the stored result must be identical.
-func TestSaveMailMatchesUpsert(t *testing.T) {
+func TestSaveMailMatchesUpsert(t *testing.T) { forEachBackend(t, testSaveMailMatchesUpsert) }
+
+func testSaveMailMatchesUpsert(t *testing.T, b backend) {
 	ctx := t.Context()
 	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	var mails []cadence.Interaction
@@ -100,11 +104,11 @@ func TestSaveMailMatchesUpsert(t *testing.T) {
 		mails = append(mails, mail(fmt.Sprintf("m%03d@acme.test", 249-i), at.Add(time.Duration(i)*time.Minute),
 			[]cadence.Filter{cadence.Counts, cadence.List}[i%2], fmt.Sprintf("p%d@acme.test", i%7), "bob@example.test"))
 	}
-	batch := openTest(t)
+	batch := b.open(t)
 	if _, err := batch.SaveMail(ctx, "bob", "INBOX", mails, FolderState{UIDValidity: 1, UIDNext: 251}); err != nil {
 		t.Fatal(err)
 	}
-	single := openTest(t)
+	single := b.open(t)
 	err := single.tx(ctx, func(tx *sql.Tx) error {
 		for _, in := range mails {
 			if _, _, err := upsertInteraction(ctx, tx, in, "imap:INBOX", false, single.now()); err != nil {
@@ -132,7 +136,7 @@ func dump(t *testing.T, s *Store) []string {
 	var out []string
 	for _, in := range ins {
 		var srcs string
-		if err := s.db.QueryRow(`SELECT group_concat(s.account || '/' || s.locator) FROM interaction_sources s
+		if err := s.db.QueryRow(`SELECT `+s.d.groupConcat("s.account || '/' || s.locator", "','", "s.account", "s.locator")+` FROM interaction_sources s
 			JOIN interactions i ON i.id = s.interaction_id WHERE i.key = ?`, in.Key).Scan(&srcs); err != nil {
 			t.Fatal(err)
 		}
@@ -143,8 +147,9 @@ func dump(t *testing.T, s *Store) []string {
 
 // TestSaveMailIsAtomic stores neither the mails nor the state when any
 // part of the batch fails.
-func TestSaveMailIsAtomic(t *testing.T) {
-	s := openTest(t)
+func TestSaveMailIsAtomic(t *testing.T) { forEachStore(t, testSaveMailIsAtomic) }
+
+func testSaveMailIsAtomic(t *testing.T, s *Store) {
 	ctx := t.Context()
 	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	good := mail("ok@acme.test", at, cadence.Counts, "ann@acme.test")

@@ -25,16 +25,15 @@ func upsertInteraction(ctx context.Context, tx execer, in cadence.Interaction, l
 	err = tx.QueryRowContext(ctx, `SELECT id, people FROM interactions WHERE key = ?`, in.Key).Scan(&id, &people)
 	switch {
 	case err == sql.ErrNoRows:
-		res, err := tx.ExecContext(ctx, `INSERT INTO interactions
+		err := tx.QueryRowContext(ctx, `INSERT INTO interactions
 			(key, kind, at, end_at, all_day, subject, sender, account, message_id, in_reply_to, refs, filter, first_seen, people)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			in.Key, string(in.Kind), ms(in.At), ms(in.End), boolInt(in.AllDay), in.Subject, in.Sender, in.Account,
 			in.MessageID, in.InReplyTo, strings.Join(in.References, " "), string(in.Filter), ms(now),
-			PackParticipants(in.Participants))
+			PackParticipants(in.Participants)).Scan(&id)
 		if err != nil {
 			return 0, false, fmt.Errorf("insert interaction %s: %w", in.Key, err)
 		}
-		id, _ = res.LastInsertId()
 		created = true
 	case err != nil:
 		return 0, false, fmt.Errorf("find interaction %s: %w", in.Key, err)
@@ -154,7 +153,7 @@ func (s *Store) LoadInteractions(ctx context.Context, since time.Time, fn func(i
 	// In ID order, SQLite reads the table and the sources' index
 	// front to back rather than jumping from the at index into the table
 	// for each row: much faster while the window holds most interactions.
-	rows, err := s.db.QueryContext(ctx, `SELECT i.id, `+scanColumns+` FROM interactions i
+	rows, err := s.db.QueryContext(ctx, `SELECT i.id, `+s.d.scanColumns()+` FROM interactions i
 		WHERE i.at >= ? AND i.filter = '' ORDER BY i.id`, ms(since))
 	if err != nil {
 		return 0, fmt.Errorf("load interactions: %w", err)
@@ -182,7 +181,7 @@ func (s *Store) ScanChanges(ctx context.Context, after int64, fn func(id int64, 
 		return seq, nil
 	}
 	rows, err := s.db.QueryContext(ctx, `WITH changed (id) AS (SELECT DISTINCT interaction_id FROM interaction_changes WHERE seq > ?)
-		SELECT c.id, `+scanColumns+` FROM changed c LEFT JOIN interactions i ON i.id = c.id ORDER BY c.id`, after)
+		SELECT c.id, `+s.d.scanColumns()+` FROM changed c LEFT JOIN interactions i ON i.id = c.id ORDER BY c.id`, after)
 	if err != nil {
 		return 0, fmt.Errorf("read interaction changes: %w", err)
 	}
@@ -249,7 +248,7 @@ func (s *Store) changeSeq(ctx context.Context) (int64, error) {
 }
 
 // scanColumns is what scanInteractions reads: the interaction ID and the
-// rest packed into one text, ” when the row is gone (deleted). The
+// rest packed into one text, empty when the row is gone (deleted). The
 // driver locks, reads and converts each column separately, which costs
 // more than SQLite's concatenation; a correlated subquery gathers the
 // sources. The text is
@@ -263,11 +262,14 @@ func (s *Store) changeSeq(ctx context.Context) (int64, error) {
 // GS, RS: \x1f, \x1d, \x1e). Keys, addresses and Message-IDs are printable
 // (RFC 5322 msg-id, addr-spec); the subject, which may hold anything, is
 // last.
-const scanColumns = `COALESCE(i.at || ',' || i.end_at || ',' || (i.kind = 'meeting') || char(31) || i.filter || char(31) ||
-	i.key || char(31) || i.sender || char(31) || i.in_reply_to || char(31) || i.refs || char(31) ||
-	i.people || char(31) ||
-	COALESCE((SELECT group_concat(substr(s.locator, 1, instr(s.locator, ':')) || s.account, char(30))
-		FROM interaction_sources s WHERE s.interaction_id = i.id), '') || char(31) || i.subject, '')`
+func (d dialect) scanColumns() string {
+	us := d.chr(31)
+	return `COALESCE(i.at || ',' || i.end_at || ',' || (CASE WHEN i.kind = 'meeting' THEN 1 ELSE 0 END) || ` + us + ` ||
+	i.filter || ` + us + ` || i.key || ` + us + ` || i.sender || ` + us + ` || i.in_reply_to || ` + us + ` || i.refs || ` + us + ` ||
+	i.people || ` + us + ` ||
+	COALESCE((SELECT ` + d.groupConcat(`substr(s.locator, 1, `+d.strpos("s.locator", "':'")+`) || s.account`, d.chr(30)) + `
+		FROM interaction_sources s WHERE s.interaction_id = i.id), '') || ` + us + ` || i.subject, '')`
+}
 
 // scanInteractions reads rows of (id, scanColumns) into one reused
 // Interaction and calls fn with each, or with nil for a deleted one.

@@ -13,8 +13,9 @@ import (
 // TestLeaseLifecycle walks one lease through the hands of two daemons:
 // each step is an acquisition, renewal or release at a time, with who
 // must hold it afterwards and at which generation.
-func TestLeaseLifecycle(t *testing.T) {
-	s := openTest(t)
+func TestLeaseLifecycle(t *testing.T) { forEachStore(t, testLeaseLifecycle) }
+
+func testLeaseLifecycle(t *testing.T, s *Store) {
 	ctx := t.Context()
 	t0 := time.Date(2026, 11, 22, 7, 0, 0, 0, time.UTC)
 	const ttl = 30 * time.Second
@@ -82,12 +83,14 @@ func TestLeaseLifecycle(t *testing.T) {
 // TestAcquireLeaseRace: daemons in separate processes (here: separate
 // connections to one file) try to take the same free lease at once;
 // exactly one gets it.
-func TestAcquireLeaseRace(t *testing.T) {
-	dir := t.TempDir()
+func TestAcquireLeaseRace(t *testing.T) { forEachBackend(t, testAcquireLeaseRace) }
+
+func testAcquireLeaseRace(t *testing.T, b backend) {
+	where := b.where(t)
 	const daemons = 4
 	stores := make([]*Store, daemons)
 	for i := range stores {
-		s, err := Open(t.Context(), dir)
+		s, err := b.openAt(t.Context(), where, latestVersion())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -128,8 +131,9 @@ func TestAcquireLeaseRace(t *testing.T) {
 // TestWithLeaseFencesCommits: a sync that began under a lease commits
 // while its generation holds it, and once another daemon took the lease
 // over its batch is rolled back whole, the sync state included.
-func TestWithLeaseFencesCommits(t *testing.T) {
-	s := openTest(t)
+func TestWithLeaseFencesCommits(t *testing.T) { forEachStore(t, testWithLeaseFencesCommits) }
+
+func testWithLeaseFencesCommits(t *testing.T, s *Store) {
 	ctx := t.Context()
 	t0 := time.Date(2026, 11, 22, 7, 0, 0, 0, time.UTC)
 	mine, ok, err := s.AcquireLease(ctx, "imap:bob", "a", t0, time.Second)
@@ -174,8 +178,9 @@ func TestWithLeaseFencesCommits(t *testing.T) {
 	}
 }
 
-func TestLeasesListAndDelete(t *testing.T) {
-	s := openTest(t)
+func TestLeasesListAndDelete(t *testing.T) { forEachStore(t, testLeasesListAndDelete) }
+
+func testLeasesListAndDelete(t *testing.T, s *Store) {
 	ctx := t.Context()
 	t0 := time.Date(2026, 11, 22, 7, 0, 0, 0, time.UTC)
 	for _, l := range []struct {
@@ -205,8 +210,9 @@ func TestLeasesListAndDelete(t *testing.T) {
 
 // EvaluationMark moves when interactions change, when a source completes
 // its first sync and when one fails; a routine successful sync leaves it.
-func TestEvaluationMark(t *testing.T) {
-	s := openTest(t)
+func TestEvaluationMark(t *testing.T) { forEachStore(t, testEvaluationMark) }
+
+func testEvaluationMark(t *testing.T, s *Store) {
 	ctx := t.Context()
 	t0 := time.Date(2026, 11, 22, 7, 0, 0, 0, time.UTC)
 	mark := func() Mark {

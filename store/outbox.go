@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -73,11 +74,11 @@ type Claimed struct {
 	OrderKey string
 }
 
-// orderKey is the SQL for Claimed.OrderKey of the events row aliased e.
-// CASE guards json_extract, which fails on invalid JSON.
-func orderKey(e string) string {
-	return `(CASE WHEN json_valid(` + e + `.payload) THEN COALESCE(json_extract(` + e + `.payload, '$.data.customer.id'),
-		json_extract(` + e + `.payload, '$.data.source'), '') ELSE '' END)`
+// orderKey is the SQL for Claimed.OrderKey of the events row aliased e
+// (empty when the payload is not JSON).
+func (d dialect) orderKey(e string) string {
+	return `COALESCE(` + d.jsonText(e+`.payload`, "data", "customer", "id") + `, ` +
+		d.jsonText(e+`.payload`, "data", "source") + `, '')`
 }
 
 // ClaimDue takes up to limit pending deliveries due at now, oldest first,
@@ -91,21 +92,27 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, endpoints []string,
 	if len(endpoints) == 0 || limit <= 0 {
 		return nil, nil
 	}
-	args := []any{ms(now)}
+	args := []any{}
 	for _, ep := range endpoints {
 		args = append(args, ep)
 	}
-	args = append(args, ms(now), limit)
-	q := `SELECT d.id, d.endpoint, d.attempts, e.id, e.type, e.created_at, e.payload, ` + orderKey("e") + `
-		FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id IN (
-			SELECT d.id FROM deliveries d JOIN events e ON e.id = d.event_id
-			WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND d.endpoint IN (` + placeholders(len(endpoints)) + `)
-			AND d.endpoint NOT IN (SELECT name FROM endpoints WHERE disabled_at <> 0)
-			AND NOT EXISTS (SELECT 1 FROM deliveries b JOIN events be ON be.id = b.event_id
-				WHERE b.state = 'pending' AND b.next_attempt_at > ? AND b.endpoint = d.endpoint
-				AND (b.created_at < d.created_at OR (b.created_at = d.created_at AND b.id < d.id))
-				AND ` + orderKey("be") + ` <> '' AND ` + orderKey("be") + ` = ` + orderKey("e") + `)
-			ORDER BY d.created_at, d.id LIMIT ?)
+	args = append(args, ms(now), ms(now), limit)
+	// The pending deliveries of these endpoints, each with its order key,
+	// computed once per row (not once per pair in the NOT EXISTS): the key
+	// is read from the payload, which is slow on Postgres.
+	q := `WITH pending AS MATERIALIZED (
+			SELECT d.id, d.endpoint, d.created_at, d.next_attempt_at, ` + s.d.orderKey("e") + ` AS order_key
+			FROM deliveries d JOIN events e ON e.id = d.event_id
+			WHERE d.state = 'pending' AND d.endpoint IN (` + placeholders(len(endpoints)) + `)
+			AND d.endpoint NOT IN (SELECT name FROM endpoints WHERE disabled_at <> 0))
+		SELECT d.id, d.endpoint, d.attempts, e.id, e.type, e.created_at, e.payload, p.order_key
+		FROM pending p JOIN deliveries d ON d.id = p.id JOIN events e ON e.id = d.event_id WHERE p.id IN (
+			SELECT p.id FROM pending p WHERE p.next_attempt_at <= ?
+			AND NOT EXISTS (SELECT 1 FROM pending b
+				WHERE b.next_attempt_at > ? AND b.endpoint = p.endpoint
+				AND (b.created_at < p.created_at OR (b.created_at = p.created_at AND b.id < p.id))
+				AND b.order_key <> '' AND b.order_key = p.order_key)
+			ORDER BY p.created_at, p.id LIMIT ?)
 		ORDER BY d.created_at, d.id`
 	var out []Claimed
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -127,16 +134,47 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, endpoints []string,
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		ids := make([]int64, len(out))
-		for i, c := range out {
-			ids[i] = c.ID
-		}
-		return setNextAttempt(ctx, tx, ids, now.Add(lease))
+		rows.Close()
+		out, err = claim(ctx, tx, out, now, lease)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim due deliveries: %w", err)
 	}
 	return out, nil
+}
+
+// claim takes the deliveries cs found due at now: their next attempt moves
+// to now+lease. It returns those it took. On SQLite nothing can change
+// between the read and this write; on Postgres, where another daemon may
+// claim at the same moment, a delivery it took first no longer passes the
+// WHERE (read again after its row lock is released) and is left out.
+func claim(ctx context.Context, tx *sql.Tx, cs []Claimed, now time.Time, lease time.Duration) ([]Claimed, error) {
+	if len(cs) == 0 {
+		return cs, nil
+	}
+	args := []any{ms(now.Add(lease)), ms(now)}
+	for _, c := range cs {
+		args = append(args, c.ID)
+	}
+	rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET next_attempt_at = ?
+		WHERE state = 'pending' AND next_attempt_at <= ? AND id IN (`+placeholders(len(cs))+`) RETURNING id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	taken := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		taken[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(cs, func(c Claimed) bool { return !taken[c.ID] }), nil
 }
 
 // setNextAttempt moves the next attempt of the pending deliveries ids to at.
@@ -372,7 +410,7 @@ func (s *Store) Deliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, e
 	rows, err := s.db.QueryContext(ctx, `SELECT d.id, d.event_id, e.type, d.endpoint, d.state, d.next_attempt_at,
 		d.last_attempt_at, d.last_status, d.last_error, d.delivered_at, d.created_at
 		FROM deliveries d JOIN events e ON e.id = d.event_id
-		WHERE (? = 0 OR d.id = ?) AND (? = '' OR d.endpoint = ?) AND (? = '' OR d.state = ?)
+		WHERE (CAST(? AS BIGINT) = 0 OR d.id = ?) AND (? = '' OR d.endpoint = ?) AND (? = '' OR d.state = ?)
 		ORDER BY d.created_at DESC, d.id DESC LIMIT ?`,
 		f.ID, f.ID, f.Endpoint, f.Endpoint, f.State, f.State, f.Limit)
 	if err != nil {
@@ -514,8 +552,7 @@ func (s *Store) AlertDeliveries(ctx context.Context, ids []string) (map[string][
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT x.alert_id, d.id, d.event_id, x.type, d.endpoint, d.state,
 		d.next_attempt_at, d.last_attempt_at, d.last_status, d.last_error, d.delivered_at, d.created_at
-		FROM (SELECT id, type, CASE WHEN json_valid(payload) THEN json_extract(payload, '$.data.alert_id') END AS alert_id
-			FROM events) x
+		FROM (SELECT id, type, `+s.d.jsonText("payload", "data", "alert_id")+` AS alert_id FROM events) x
 		JOIN deliveries d ON d.event_id = x.id
 		WHERE x.alert_id IN (`+placeholders(len(ids))+`)
 		ORDER BY d.created_at DESC, d.id DESC`, args...)

@@ -31,7 +31,9 @@ func claimedIDs(cs []Claimed) []string {
 	return out
 }
 
-func TestClaimDue(t *testing.T) {
+func TestClaimDue(t *testing.T) { forEachBackend(t, testClaimDue) }
+
+func testClaimDue(t *testing.T, b backend) {
 	tests := []struct {
 		name      string
 		events    []Event
@@ -85,7 +87,7 @@ func TestClaimDue(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := openTest(t)
+			s := b.open(t)
 			enqueueTo(t, s, []string{"h1", "h2"}, tc.events...)
 			if tc.setup != nil {
 				tc.setup(t, s)
@@ -126,8 +128,9 @@ func deliveryID(t *testing.T, s *Store, event, ep string) int64 {
 	return id
 }
 
-func TestClaimIsALease(t *testing.T) {
-	s := openTest(t)
+func TestClaimIsALease(t *testing.T) { forEachStore(t, testClaimIsALease) }
+
+func testClaimIsALease(t *testing.T, s *Store) {
 	ctx := t.Context()
 	enqueueTo(t, s, []string{"h1"}, customerEvent("a", "c1", 0))
 	now := t0.Add(time.Second)
@@ -152,8 +155,9 @@ func TestClaimIsALease(t *testing.T) {
 	}
 }
 
-func TestRecordAttemptAndRedeliver(t *testing.T) {
-	s := openTest(t)
+func TestRecordAttemptAndRedeliver(t *testing.T) { forEachStore(t, testRecordAttemptAndRedeliver) }
+
+func testRecordAttemptAndRedeliver(t *testing.T, s *Store) {
 	ctx := t.Context()
 	enqueueTo(t, s, []string{"h1"}, customerEvent("a", "c1", 0))
 	id := deliveryID(t, s, "a", "h1")
@@ -201,8 +205,9 @@ func TestRecordAttemptAndRedeliver(t *testing.T) {
 	}
 }
 
-func TestEnqueueClaimed(t *testing.T) {
-	s := openTest(t)
+func TestEnqueueClaimed(t *testing.T) { forEachStore(t, testEnqueueClaimed) }
+
+func testEnqueueClaimed(t *testing.T, s *Store) {
 	ctx := t.Context()
 	ev := Event{ID: "t1", Type: "webhook.test", CreatedAt: t0, Payload: []byte(`{}`)}
 	c, err := s.EnqueueClaimed(ctx, ev, "h1", t0, time.Minute)
@@ -220,8 +225,9 @@ func TestEnqueueClaimed(t *testing.T) {
 	}
 }
 
-func TestCountsAndSummary(t *testing.T) {
-	s := openTest(t)
+func TestCountsAndSummary(t *testing.T) { forEachStore(t, testCountsAndSummary) }
+
+func testCountsAndSummary(t *testing.T, s *Store) {
 	ctx := t.Context()
 	enqueueTo(t, s, []string{"h1", "h2"}, customerEvent("a", "c1", 0), customerEvent("b", "c2", 0), customerEvent("c", "c3", 0))
 	record := func(ev, ep string, r AttemptResult) {
@@ -255,8 +261,9 @@ func TestCountsAndSummary(t *testing.T) {
 	}
 }
 
-func TestEventsOfType(t *testing.T) {
-	s := openTest(t)
+func TestEventsOfType(t *testing.T) { forEachStore(t, testEventsOfType) }
+
+func testEventsOfType(t *testing.T, s *Store) {
 	enqueueTo(t, s, nil, customerEvent("b", "c1", time.Second), customerEvent("a", "c1", 0),
 		Event{ID: "x", Type: "sync.failing", CreatedAt: t0, Payload: []byte(`{}`)})
 	got, err := s.Events(t.Context(), "commitment.slipped")
@@ -265,8 +272,9 @@ func TestEventsOfType(t *testing.T) {
 	}
 }
 
-func TestAlertDeliveries(t *testing.T) {
-	s := openTest(t)
+func TestAlertDeliveries(t *testing.T) { forEachStore(t, testAlertDeliveries) }
+
+func testAlertDeliveries(t *testing.T, s *Store) {
 	ctx := t.Context()
 	alertEvent := func(id, alert string, offset time.Duration) Event {
 		return Event{ID: id, Type: "commitment.slipped", CreatedAt: t0.Add(offset),

@@ -81,8 +81,8 @@ func (s *Store) Silences(ctx context.Context, t time.Time, all bool) ([]cadence.
 // there is no silence with id or it has already ended.
 func (s *Store) ExpireSilence(ctx context.Context, id string, at time.Time) error {
 	now := ms(at.UTC().Truncate(time.Millisecond))
-	res, err := s.db.ExecContext(ctx, `UPDATE silences SET ends_at = ?, starts_at = MIN(starts_at, ?)
-		WHERE id = ? AND ends_at > ?`, now, now, id, now)
+	res, err := s.db.ExecContext(ctx, `UPDATE silences SET ends_at = ?, starts_at = CASE WHEN starts_at < ? THEN starts_at ELSE ? END
+		WHERE id = ? AND ends_at > ?`, now, now, now, id, now)
 	if err != nil {
 		return fmt.Errorf("expire silence %s: %w", id, err)
 	}

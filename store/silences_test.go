@@ -9,8 +9,9 @@ import (
 	"github.com/touchbase/touchbase/cadence"
 )
 
-func TestSilences(t *testing.T) {
-	s := openTest(t)
+func TestSilences(t *testing.T) { forEachStore(t, testSilences) }
+
+func testSilences(t *testing.T, s *Store) {
 	ctx := t.Context()
 	now := time.Date(2026, 3, 9, 10, 0, 0, 0, time.UTC)
 	s.now = func() time.Time { return now }

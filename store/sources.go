@@ -23,12 +23,12 @@ type SourceStatus struct {
 // adds stats (counters such as "fetched", "skipped_malformed") to its totals.
 func (s *Store) RecordSyncSuccess(ctx context.Context, source string, t time.Time, stats map[string]int64) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		return recordSyncSuccess(ctx, tx, source, t, stats)
+		return s.recordSyncSuccess(ctx, tx, source, t, stats)
 	})
 }
 
-func recordSyncSuccess(ctx context.Context, tx *sql.Tx, source string, t time.Time, stats map[string]int64) error {
-	total, err := addedStats(ctx, tx, source, stats)
+func (s *Store) recordSyncSuccess(ctx context.Context, tx *sql.Tx, source string, t time.Time, stats map[string]int64) error {
+	total, err := s.addedStats(ctx, tx, source, stats)
 	if err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func recordSyncSuccess(ctx context.Context, tx *sql.Tx, source string, t time.Ti
 // wrapped error's text.
 func (s *Store) RecordSyncFailure(ctx context.Context, source string, t time.Time, errText string, stats map[string]int64) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		total, err := addedStats(ctx, tx, source, stats)
+		total, err := s.addedStats(ctx, tx, source, stats)
 		if err != nil {
 			return err
 		}
@@ -67,8 +67,10 @@ func (s *Store) RecordSyncFailure(ctx context.Context, source string, t time.Tim
 }
 
 // addedStats returns source's stored totals plus stats, as stored (JSON).
-func addedStats(ctx context.Context, tx *sql.Tx, source string, stats map[string]int64) (string, error) {
-	total, err := sourceStats(ctx, tx, source)
+// The row stays locked until tx ends, so that a concurrent writer (on
+// Postgres) adds to these totals rather than to the ones read before.
+func (s *Store) addedStats(ctx context.Context, tx *sql.Tx, source string, stats map[string]int64) (string, error) {
+	total, err := sourceStats(ctx, tx, source, s.d.forUpdate())
 	if err != nil {
 		return "", err
 	}
@@ -79,9 +81,9 @@ func addedStats(ctx context.Context, tx *sql.Tx, source string, stats map[string
 	return string(b), err
 }
 
-func sourceStats(ctx context.Context, tx *sql.Tx, source string) (map[string]int64, error) {
+func sourceStats(ctx context.Context, tx *sql.Tx, source, lock string) (map[string]int64, error) {
 	var raw string
-	err := tx.QueryRowContext(ctx, `SELECT stats FROM sources WHERE name = ?`, source).Scan(&raw)
+	err := tx.QueryRowContext(ctx, `SELECT stats FROM sources WHERE name = ?`+lock, source).Scan(&raw)
 	stats := map[string]int64{}
 	if err == sql.ErrNoRows {
 		return stats, nil

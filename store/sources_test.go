@@ -9,8 +9,9 @@ import (
 // Source health: failures count up from the first one and keep its time,
 // a success clears them, and the stats of every pass, failed or not, add
 // up in the totals.
-func TestSourceHealth(t *testing.T) {
-	s := openTest(t)
+func TestSourceHealth(t *testing.T) { forEachStore(t, testSourceHealth) }
+
+func testSourceHealth(t *testing.T, s *Store) {
 	ctx := t.Context()
 	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	steps := []struct {

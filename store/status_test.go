@@ -6,7 +6,9 @@ import (
 	"time"
 )
 
-func TestOutboxDepth(t *testing.T) {
+func TestOutboxDepth(t *testing.T) { forEachBackend(t, testOutboxDepth) }
+
+func testOutboxDepth(t *testing.T, b backend) {
 	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name                 string
@@ -20,7 +22,7 @@ func TestOutboxDepth(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := openTest(t)
+			s := b.open(t)
 			ctx := t.Context()
 			var endpoints []string
 			for i := range tc.states {

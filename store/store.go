@@ -1,6 +1,9 @@
-// Package store persists Touchbase's state in an embedded SQLite database
-// (WAL mode) at data_dir/touchbase.db: interactions and their participants,
-// per-source sync state, alert states, silences and the webhook outbox.
+// Package store persists Touchbase's state: interactions and their
+// participants, per-source sync state, alert states, silences and the
+// webhook outbox. The database is an embedded SQLite file (WAL mode) at
+// data_dir/touchbase.db (Open), or a PostgreSQL database that several
+// daemons may share (OpenPostgres). One Store type serves both: the SQL is
+// shared, and the few places where the engines differ ask the dialect.
 //
 // Every method that changes state runs in one transaction, so a crash at any
 // point leaves either all or none of a change. Writes that belong together
@@ -15,12 +18,10 @@ package store
 import (
 	"context"
 	"database/sql"
-	"embed"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -31,21 +32,21 @@ import (
 // FileName is the database's name inside data_dir.
 const FileName = "touchbase.db"
 
-//go:embed migrations/*.sql
-var migrationFiles embed.FS
-
-// Store is an open database. It is safe for concurrent use; writes are
-// serialised on one connection, as SQLite allows one writer at a time.
+// Store is an open database. It is safe for concurrent use. On SQLite,
+// writes are serialised on one connection, as SQLite allows one writer at
+// a time; on Postgres a pool of connections serves it.
 type Store struct {
 	db   *sql.DB
+	d    dialect
 	now  func() time.Time
 	snap *snapshot // an immutable read-only open's view of its file; nil otherwise
 }
 
-// Open opens (creating if needed) the database in dir and migrates it to the
-// latest schema. dir is created with mode 0750 if missing: the service's
-// group (operators) may read the store. It fails with ErrNotWritable when
-// this user cannot write the store (see OpenReadOnly for reading it).
+// Open opens (creating if needed) the SQLite database in dir and migrates
+// it to the latest schema. dir is created with mode 0750 if missing: the
+// service's group (operators) may read the store. It fails with
+// ErrNotWritable when this user cannot write the store (see OpenReadOnly
+// for reading it).
 func Open(ctx context.Context, dir string) (*Store, error) {
 	return open(ctx, dir, latestVersion())
 }
@@ -72,7 +73,7 @@ func open(ctx context.Context, dir string, target int) (*Store, error) {
 	// One connection: SQLite has one writer, and a single connection makes
 	// transactions queue in Go instead of failing with SQLITE_BUSY.
 	db.SetMaxOpenConns(1)
-	s := &Store{db: db, now: time.Now}
+	s := &Store{db: db, d: sqliteDialect, now: time.Now}
 	err = s.migrate(ctx, target)
 	// While another process turns a fresh file to WAL, SQLite answers
 	// SQLITE_BUSY without waiting for busy_timeout: try again shortly.
@@ -100,60 +101,41 @@ func isBusy(err error) bool {
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
-type migration struct {
-	version int
-	sql     string
-}
-
-func migrations() []migration {
-	entries, err := migrationFiles.ReadDir("migrations")
-	if err != nil {
-		panic(err) // embedded at build time
-	}
-	var ms []migration
-	for _, e := range entries {
-		var v int
-		if _, err := fmt.Sscanf(e.Name(), "%04d_", &v); err != nil {
-			panic(fmt.Sprintf("migration %s: name must start with a 4-digit version", e.Name()))
-		}
-		b, _ := migrationFiles.ReadFile("migrations/" + e.Name())
-		ms = append(ms, migration{version: v, sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			panic(fmt.Sprintf("migration versions must be 1..n without gaps, got %d at %d", m.version, i+1))
-		}
-	}
-	return ms
-}
-
-func latestVersion() int { return len(migrations()) }
+// latestVersion is the schema version this binary migrates to (the same
+// on both backends: a test keeps them in step).
+func latestVersion() int { return sqliteDialect.latestVersion() }
 
 // ErrNewerSchema is returned when the database was written by a newer
 // Touchbase: migrations are forward-only, so it cannot be used.
 var ErrNewerSchema = errors.New("database schema is newer than this binary")
 
 // migrate applies, each in its own transaction, the migrations after the
-// database's user_version up to target.
+// database's schema version up to target.
 func (s *Store) migrate(ctx context.Context, target int) error {
-	var current int
-	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
+	current, err := s.d.schemaVersion(ctx, s.db)
+	if err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
 	if current > latestVersion() {
 		return fmt.Errorf("%w (version %d, this binary knows %d)", ErrNewerSchema, current, latestVersion())
 	}
-	for _, m := range migrations() {
+	ms := s.d.migrations()
+	if current != 0 && current < ms[0].version-1 {
+		return fmt.Errorf("schema version %d: no %s migration from it (the first makes %d)", current, s.d, ms[0].version)
+	}
+	for _, m := range ms {
 		if m.version <= current || m.version > target {
 			continue
 		}
 		err := s.tx(ctx, func(tx *sql.Tx) error {
-			// Another process (a CLI command beside the daemon) may have
-			// migrated since the read above; the immediate transaction
-			// holds the write lock, so this second read is the truth.
-			var now int
-			if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&now); err != nil {
+			// Another process (a CLI command beside the daemon, a second
+			// daemon) may have migrated since the read above; once this
+			// transaction holds the lock, a second read is the truth.
+			if err := s.d.lockMigrations(ctx, tx); err != nil {
+				return err
+			}
+			now, err := s.d.schemaVersion(ctx, tx)
+			if err != nil {
 				return err
 			}
 			if now >= m.version {
@@ -162,8 +144,7 @@ func (s *Store) migrate(ctx context.Context, target int) error {
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.version))
-			return err
+			return s.d.setSchemaVersion(ctx, tx, m.version)
 		})
 		if err != nil {
 			return fmt.Errorf("migrate to version %d: %w", m.version, err)
@@ -174,13 +155,30 @@ func (s *Store) migrate(ctx context.Context, target int) error {
 
 // SchemaVersion returns the database's schema version.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
-	var v int
-	err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
-	return v, err
+	return s.d.schemaVersion(ctx, s.db)
+}
+
+// Backend names the database engine: "sqlite" or "postgres".
+func (s *Store) Backend() string { return s.d.String() }
+
+// interactionTx is tx for a transaction that writes interactions or their
+// sources, whose triggers write the change log: on Postgres it first takes
+// the change log's lock (dialect.lockChangeLog), before it reads anything,
+// so that two writers of the same interactions queue instead of deadlocking.
+func (s *Store) interactionTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.d.lockChangeLog(ctx, tx); err != nil {
+			return fmt.Errorf("lock the interaction change log: %w", err)
+		}
+		return fn(tx)
+	})
 }
 
 // tx runs fn in a transaction, committing when it returns nil and, when
-// ctx is fenced by a lease (WithLease), the lease is still held.
+// ctx is fenced by a lease (WithLease), the lease is still held. On SQLite
+// it is an immediate transaction (the writer's lock from the start); on
+// Postgres it runs at READ COMMITTED, so a statement that must not lose
+// a concurrent update says so (a conditional UPDATE, FOR UPDATE).
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {

@@ -3,13 +3,41 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/touchbase/touchbase/cadence"
+	"github.com/touchbase/touchbase/internal/pgtest"
 )
 
-func openTest(t *testing.T) *Store {
+// backend is a database engine the store's contract tests run against.
+type backend struct {
+	name string
+	// open returns a new, empty store at the latest schema version,
+	// closed when t ends.
+	open func(t *testing.T) *Store
+	// where returns a new, empty place for a store: a folder, or the DSN
+	// of a new database on the test PostgreSQL; openAt opens the store
+	// there, migrated to schema version target. For the tests of opening
+	// and migrating.
+	where  func(t *testing.T) string
+	openAt func(ctx context.Context, where string, target int) (*Store, error)
+}
+
+// backends are the engines every contract test runs against: SQLite in a
+// temporary folder, and PostgreSQL 15 (internal/pgtest: skipped when it
+// is missing, failed under CI).
+var backends = []backend{
+	{name: "sqlite", open: openSQLiteTest, where: func(t *testing.T) string { return t.TempDir() }, openAt: open},
+	{name: "postgres", open: openPostgresTest, where: func(t *testing.T) string { return pgtest.DSN(t) }, openAt: openPostgres},
+}
+
+func openSQLiteTest(t *testing.T) *Store {
 	t.Helper()
 	s, err := Open(t.Context(), t.TempDir())
 	if err != nil {
@@ -19,11 +47,107 @@ func openTest(t *testing.T) *Store {
 	return s
 }
 
-func TestOpenMigratesAndReopens(t *testing.T) {
-	dir := t.TempDir()
+// pgPool holds migrated Postgres databases that tests have finished
+// with, emptied for the next test: a new database costs a CREATE DATABASE
+// and a migration, seconds on a busy machine; emptying one, a TRUNCATE.
+// TestMain drops them.
+var pgPool struct {
+	sync.Mutex
+	free  []string
+	drops []func() error
+}
+
+func openPostgresTest(t *testing.T) *Store {
+	t.Helper()
+	pgPool.Lock()
+	var dsn string
+	if n := len(pgPool.free); n > 0 {
+		dsn, pgPool.free = pgPool.free[n-1], pgPool.free[:n-1]
+	}
+	pgPool.Unlock()
+	if dsn == "" {
+		var drop func() error
+		dsn, drop = pgtest.NewDatabase(t, "store_pool")
+		pgPool.Lock()
+		pgPool.drops = append(pgPool.drops, drop)
+		pgPool.Unlock()
+	}
+	s, err := OpenPostgres(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		err := emptyPostgres(s)
+		s.Close()
+		if err != nil {
+			t.Errorf("empty the database for the next test: %v", err)
+			return
+		}
+		pgPool.Lock()
+		pgPool.free = append(pgPool.free, dsn)
+		pgPool.Unlock()
+	})
+	return s
+}
+
+// emptyPostgres leaves s's database as a new one: every table empty and
+// every identity restarted. A test that changed the schema keeps it.
+func emptyPostgres(s *Store) error {
+	ctx := context.Background()
+	if v, err := s.SchemaVersion(ctx); err != nil || v != latestVersion() {
+		return fmt.Errorf("schema version %d (%v) after the test", v, err)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT tablename FROM pg_tables
+		WHERE schemaname = current_schema() AND tablename <> 'schema_version'`)
+	if err != nil {
+		return err
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return err
+		}
+		tables = append(tables, name)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, `TRUNCATE `+strings.Join(tables, ", ")+` RESTART IDENTITY`)
+	return err
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, drop := range pgPool.drops {
+		if err := drop(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+	}
+	os.Exit(code)
+}
+
+// forEachBackend runs test once per backend, as subtests named after them.
+func forEachBackend(t *testing.T, test func(t *testing.T, b backend)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { test(t, b) })
+	}
+}
+
+// forEachStore runs test with a new store of each backend.
+func forEachStore(t *testing.T, test func(t *testing.T, s *Store)) {
+	forEachBackend(t, func(t *testing.T, b backend) { test(t, b.open(t)) })
+}
+
+func TestOpenMigratesAndReopens(t *testing.T) { forEachBackend(t, testOpenMigratesAndReopens) }
+
+func testOpenMigratesAndReopens(t *testing.T, b backend) {
+	where := b.where(t)
 	ctx := context.Background()
 	for i := 0; i < 2; i++ {
-		s, err := Open(ctx, dir)
+		s, err := b.openAt(ctx, where, latestVersion())
 		if err != nil {
 			t.Fatalf("open #%d: %v", i, err)
 		}
@@ -31,24 +155,35 @@ func TestOpenMigratesAndReopens(t *testing.T) {
 		if err != nil || v != latestVersion() {
 			t.Fatalf("open #%d: schema version %d, %v; want %d", i, v, err, latestVersion())
 		}
-		var mode string
-		if err := s.db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
-			t.Fatalf("journal_mode = %q, %v; want wal", mode, err)
+		if s.Backend() != b.name {
+			t.Errorf("Backend() = %q, want %q", s.Backend(), b.name)
+		}
+		if b.name == "sqlite" {
+			var mode string
+			if err := s.db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+				t.Fatalf("journal_mode = %q, %v; want wal", mode, err)
+			}
 		}
 		s.Close()
 	}
 }
 
-// TestConcurrentFirstOpen: a CLI command and the daemon opening a fresh
-// data_dir at the same moment both end with a migrated store; neither
-// fails on a migration the other applied first.
-func TestConcurrentFirstOpen(t *testing.T) {
-	for round := 0; round < 10; round++ {
-		dir := t.TempDir()
+// TestConcurrentFirstOpen: a CLI command and the daemon (or, on Postgres,
+// several daemons) opening a fresh store at the same moment all end with
+// a migrated store; none fails on a migration another applied first.
+func TestConcurrentFirstOpen(t *testing.T) { forEachBackend(t, testConcurrentFirstOpen) }
+
+func testConcurrentFirstOpen(t *testing.T, b backend) {
+	rounds := 10
+	if b.name == "postgres" {
+		rounds = 3 // a new database is slow to make, and the lock leaves less to chance
+	}
+	for round := 0; round < rounds; round++ {
+		where := b.where(t)
 		errs := make(chan error, 4)
 		for range 4 {
 			go func() {
-				s, err := Open(t.Context(), dir)
+				s, err := b.openAt(t.Context(), where, latestVersion())
 				if err == nil {
 					err = s.Close()
 				}
@@ -64,14 +199,23 @@ func TestConcurrentFirstOpen(t *testing.T) {
 }
 
 // TestMigrateFromEveryVersion builds the database at each earlier schema
-// version (0 is an empty file), writes an interaction where the schema has
-// one, and checks Open brings it to the latest version without losing it.
-func TestMigrateFromEveryVersion(t *testing.T) {
+// version the backend has (0 is an empty database; Postgres starts at the
+// version its first migration makes), writes an interaction where the
+// schema has one, and checks Open brings it to the latest version without
+// losing it.
+func TestMigrateFromEveryVersion(t *testing.T) { forEachBackend(t, testMigrateFromEveryVersion) }
+
+func testMigrateFromEveryVersion(t *testing.T, b backend) {
 	ctx := context.Background()
 	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	for from := 0; from < latestVersion(); from++ {
-		dir := t.TempDir()
-		s, err := open(ctx, dir, from)
+	froms := []int{0}
+	migrations := dialectOf(b).migrations()
+	for _, m := range migrations[:len(migrations)-1] {
+		froms = append(froms, m.version)
+	}
+	for _, from := range froms {
+		where := b.where(t)
+		s, err := b.openAt(ctx, where, from)
 		if err != nil {
 			t.Fatalf("open at version %d: %v", from, err)
 		}
@@ -83,7 +227,7 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 			want = 1
 		}
 		s.Close()
-		s, err = Open(ctx, dir)
+		s, err = b.openAt(ctx, where, latestVersion())
 		if err != nil {
 			t.Fatalf("migrate from %d: %v", from, err)
 		}
@@ -97,6 +241,13 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 		checkChangeLog(t, s, from, want)
 		s.Close()
 	}
+}
+
+func dialectOf(b backend) dialect {
+	if b.name == "postgres" {
+		return postgresDialect
+	}
+	return sqliteDialect
 }
 
 // checkChangeLog: rows from before the change log (v2) are loaded in full;
@@ -118,23 +269,26 @@ func checkChangeLog(t *testing.T, s *Store, from, want int) {
 	}
 }
 
-func TestNewerSchemaRefused(t *testing.T) {
-	dir := t.TempDir()
-	s, err := Open(t.Context(), dir)
+func TestNewerSchemaRefused(t *testing.T) { forEachBackend(t, testNewerSchemaRefused) }
+
+func testNewerSchemaRefused(t *testing.T, b backend) {
+	where := b.where(t)
+	s, err := b.openAt(t.Context(), where, latestVersion())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.db.Exec("PRAGMA user_version = 999"); err != nil {
+	if err := s.d.setSchemaVersion(t.Context(), s.db, 999); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
-	if _, err := Open(t.Context(), dir); err == nil {
-		t.Fatal("Open of a newer schema succeeded; want ErrNewerSchema")
+	if _, err := b.openAt(t.Context(), where, latestVersion()); !errors.Is(err, ErrNewerSchema) {
+		t.Fatalf("open of a newer schema: %v; want ErrNewerSchema", err)
 	}
 }
 
-func TestUpsertInteractionDedupes(t *testing.T) {
-	s := openTest(t)
+func TestUpsertInteractionDedupes(t *testing.T) { forEachStore(t, testUpsertInteractionDedupes) }
+
+func testUpsertInteractionDedupes(t *testing.T, s *Store) {
 	ctx := t.Context()
 	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	in := cadence.Interaction{Key: cadence.MailKey("a@x"), Kind: cadence.Email, At: at, Account: "alice",

@@ -6,6 +6,10 @@
 //	go run ./bench/imap -mode sync   -addr ... -data DIR   # first sync into a fresh store in DIR
 //	go run ./bench/imap -mode resync -addr ... -data DIR   # no-change passes over that store
 //	go run ./bench/imap -mode idle   -addr ... -data DIR   # push latency: APPEND to stored
+//	go run ./bench/imap -mode remove -data DIR             # delete the store of DIR
+//
+// -store postgres puts the store of DIR in a PostgreSQL database instead
+// (internal/benchbackend: -pg-admin names the server).
 //
 // "bare" is the reference: go-imap's UID FETCH 1:* over INBOX, messages
 // consumed and dropped, of the items -items names (headers: exactly what
@@ -41,12 +45,16 @@ import (
 
 	"github.com/touchbase/touchbase/cadence"
 	"github.com/touchbase/touchbase/config"
+	"github.com/touchbase/touchbase/internal/benchbackend"
 	"github.com/touchbase/touchbase/store"
 	"github.com/touchbase/touchbase/sync/imapsource"
 )
 
+// stores opens the store of -data on the backend -store names.
+var stores = benchbackend.Register(flag.CommandLine)
+
 func main() {
-	mode := flag.String("mode", "bare", "bare | sync | resync | idle")
+	mode := flag.String("mode", "bare", "bare | sync | resync | idle | remove")
 	items := flag.String("items", "envelope", "bare: what to fetch: envelope (UID ENVELOPE INTERNALDATE), "+
 		"headers (what a sync fetches: UID INTERNALDATE and its header fields) or both")
 	addr := flag.String("addr", "127.0.0.1:10143", "IMAP server (plain TCP)")
@@ -74,6 +82,8 @@ func main() {
 		err = resync(*addr, *user, *pass, *data, *backfill, *passes)
 	case "idle":
 		err = idle(*addr, *user, *pass, *data, *backfill, 5)
+	case "remove":
+		err = stores.Remove(context.Background(), *data)
 	default:
 		err = fmt.Errorf("unknown mode %q", *mode)
 	}
@@ -147,7 +157,7 @@ func newSource(addr, user, pass, data, backfill string, log *zap.Logger) (*imaps
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := store.Open(context.Background(), data)
+	st, err := stores.Open(context.Background(), data)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -168,7 +178,9 @@ func firstSync(addr, user, pass, data, backfill string) error {
 	if data == "" {
 		return fmt.Errorf("-data is required")
 	}
-	os.RemoveAll(data)
+	if err := stores.Remove(context.Background(), data); err != nil {
+		return err
+	}
 	src, st, err := newSource(addr, user, pass, data, backfill, zap.NewNop())
 	if err != nil {
 		return err
@@ -181,8 +193,8 @@ func firstSync(addr, user, pass, data, backfill string) error {
 		return err
 	}
 	n := stats["fetched"]
-	fmt.Printf("sync: messages=%d stored=%d skipped=%d seconds=%.3f rate=%.0f peak_rss_mb=%.1f\n",
-		n, stats["stored"], stats["skipped_malformed"], took.Seconds(), float64(n)/took.Seconds(), peakRSS())
+	fmt.Printf("sync: messages=%d stored=%d skipped=%d seconds=%.3f rate=%.0f peak_rss_mb=%.1f store=%s\n",
+		n, stats["stored"], stats["skipped_malformed"], took.Seconds(), float64(n)/took.Seconds(), peakRSS(), stores.Backend)
 	return src.Close()
 }
 

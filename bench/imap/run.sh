@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # IMAP sync benchmark (issue 3) on the test bed's Dovecot, user carol:
 #
-#   bench/imap/run.sh [--messages 100000] [--rounds 3] [--reseed]
+#   bench/imap/run.sh [--messages 100000] [--rounds 3] [--reseed] [--store sqlite|postgres]
 #
 # Seeds carol's INBOX with the test bed's generator when it does not hold
 # --messages messages (or with --reseed), then runs each measurement as its
@@ -9,8 +9,10 @@
 #   1. cold: the first bare FETCH and the first full sync after seeding
 #      (Dovecot builds its index and header cache);
 #   2. --rounds alternating rounds of two bare go-imap loops and the full
-#      first-sync path (fetch + classify + store into a fresh SQLite
-#      store), and the median ratios (target >= 0.8). The bare loops:
+#      first-sync path (fetch + classify + store into a fresh store:
+#      SQLite, or with --store postgres a new database on the server
+#      $TOUCHBASE_BENCH_PG names, by default internal/pgtest's cluster),
+#      and the median ratios (target >= 0.8). The bare loops:
 #      `UID FETCH 1:* (UID INTERNALDATE BODY.PEEK[HEADER.FIELDS (...)])`,
 #      exactly what a sync fetches ("headers", the like-for-like limit),
 #      and `UID FETCH 1:* (UID ENVELOPE INTERNALDATE)` ("envelope", the
@@ -22,12 +24,13 @@
 # Not part of `go test ./...`.
 set -euo pipefail
 
-messages=100000 rounds=3 reseed=
+messages=100000 rounds=3 reseed= backend=sqlite
 while [ $# -gt 0 ]; do
 	case $1 in
 	--messages) messages=$2; shift 2 ;;
 	--rounds) rounds=$2; shift 2 ;;
 	--reseed) reseed=1; shift ;;
+	--store) backend=$2; shift 2 ;;
 	*) echo "unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -36,7 +39,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 testbed=${TOUCHBASE_TESTBED:-$repo/../shared/testbed}
 user=carol@example.test pass=carol-pass
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap '[ -x "$work/imapbench" ] && "$work/imapbench" -mode remove -store "$backend" -data "$work/store"; rm -rf "$work"' EXIT
 
 # The same users as internal/testbed, so `up` does not drop anyone's account.
 export TESTBED_USERS="${TESTBED_USERS:-$(sed -n 's/^const Users = "\(.*\)"$/\1/p' "$repo/internal/testbed/testbed.go")}"
@@ -60,7 +63,7 @@ fi
 
 echo "== building"
 go build -C "$repo" -o "$work/imapbench" ./bench/imap
-run() { "$work/imapbench" -addr "$addr" -user "$user" -pass "$pass" "$@"; }
+run() { "$work/imapbench" -addr "$addr" -user "$user" -pass "$pass" -store "$backend" "$@"; }
 
 if [ -n "${cold:-}" ]; then
 	echo "== cold (first access after seeding)"
@@ -88,7 +91,7 @@ echo "== push"
 run -mode idle -data "$work/store"
 
 echo
-echo "== figures ($messages messages, $(nproc) cores)"
+echo "== figures ($messages messages, $(nproc) cores, store $backend)"
 echo "bare loop (headers):  $bare msg/s (median)"
 echo "bare loop (envelope): $envelope msg/s (median)"
 echo "full first sync:      $full msg/s (median)"

@@ -1,6 +1,6 @@
 // Command webhooks measures webhook delivery against a local receiver:
 //
-//	go run ./bench/webhooks [-events 10000] [-rate 2000]
+//	go run ./bench/webhooks [-events 10000] [-rate 2000] [-store sqlite|postgres]
 //
 // Phase "backlog" enqueues every event first, then times one DeliverDue
 // (throughput). Phase "steady" enqueues events at -rate per second in small
@@ -32,9 +32,13 @@ import (
 
 	"github.com/touchbase/touchbase/cadence"
 	"github.com/touchbase/touchbase/config"
+	"github.com/touchbase/touchbase/internal/benchbackend"
 	"github.com/touchbase/touchbase/store"
 	"github.com/touchbase/touchbase/webhooks"
 )
+
+// stores opens each phase's store on the backend -store names.
+var stores = benchbackend.Register(flag.CommandLine)
 
 func main() {
 	events := flag.Int("events", 10000, "events per phase")
@@ -93,8 +97,8 @@ func run(n, rate, customers, concurrency int) error {
 	if err := os.WriteFile(secretFile, []byte("whsec_"+base64.StdEncoding.EncodeToString(secret)), 0o600); err != nil {
 		return err
 	}
-	fmt.Printf("webhooks bench: %d events per phase, %d customers, concurrency %d per endpoint, %d CPUs\n",
-		n, customers, concurrency, runtime.NumCPU())
+	fmt.Printf("webhooks bench: %d events per phase, %d customers, concurrency %d per endpoint, %d CPUs, store %s\n",
+		n, customers, concurrency, runtime.NumCPU(), stores.Backend)
 	for _, phase := range []string{"backlog", "steady"} {
 		if err := runPhase(phase, filepath.Join(dir, phase), secretFile, n, rate, customers, concurrency); err != nil {
 			return fmt.Errorf("%s: %w", phase, err)
@@ -105,10 +109,11 @@ func run(n, rate, customers, concurrency int) error {
 
 func runPhase(phase, dir, secretFile string, n, rate, customers, concurrency int) error {
 	ctx := context.Background()
-	st, err := store.Open(ctx, dir)
+	st, err := stores.Open(ctx, dir)
 	if err != nil {
 		return err
 	}
+	defer stores.Remove(context.WithoutCancel(ctx), dir)
 	defer st.Close()
 	rc := &receiver{got: map[string]time.Time{}, all: make(chan struct{}), n: n}
 	srv := httptest.NewServer(rc)

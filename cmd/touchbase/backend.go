@@ -103,6 +103,9 @@ func (b *backend) openStore(ctx context.Context, write bool) (*store.Store, erro
 	if b.st != nil {
 		return b.st, nil
 	}
+	if b.cfg.Store == config.StorePostgres {
+		return b.openPostgres(ctx)
+	}
 	path := filepath.Join(b.cfg.DataDir, store.FileName)
 	if _, err := os.Stat(path); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -115,6 +118,24 @@ func (b *backend) openStore(ctx context.Context, write bool) (*store.Store, erro
 		open = store.Open
 	}
 	st, err := open(ctx, b.cfg.DataDir)
+	if err != nil {
+		return nil, storeAdvice(err)
+	}
+	b.st = st
+	return st, nil
+}
+
+// openPostgres opens the configured Postgres store. Who may change it is
+// the database role's business (the DSN), not file modes'.
+func (b *backend) openPostgres(ctx context.Context) (*store.Store, error) {
+	ok, err := daemon.StoreExists(ctx, b.cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("no store at %s: start the daemon or run `touchbase run --once` first", daemon.StoreLocation(b.cfg))
+	}
+	st, err := daemon.OpenStore(ctx, b.cfg)
 	if err != nil {
 		return nil, storeAdvice(err)
 	}

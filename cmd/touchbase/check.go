@@ -35,7 +35,8 @@ when there is any; an empty file is one ("empty configuration"). Warnings
 customer's, or a password_file, secret_file or token_file that group or
 others can read) are printed to stderr as "warning: KEY: MESSAGE" and
 leave the exit status 0. With --connect, also log in to every source and
-report each one; exit status 1 when a source cannot be reached.
+report each one, and connect to a postgres store; exit status 1 when a
+source or the store cannot be reached.
 
 --effective prints each customer's commitments as the daemon evaluates
 them, after its own, its tier's and the defaults are merged: where each
@@ -49,7 +50,7 @@ the same; stderr then has one line saying why it is not 0.`,
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error { return check(cmd.Context(), g, &f) }),
 	}
-	cmd.Flags().BoolVar(&f.connect, "connect", false, "also connect and log in to every source")
+	cmd.Flags().BoolVar(&f.connect, "connect", false, "also connect and log in to every source (and to a postgres store)")
 	cmd.Flags().BoolVar(&f.effective, "effective", false, "print each customer's commitments after tiers and defaults are merged")
 	f.out.register(cmd, "print the problems, warnings and (with --effective, --connect) the rest as one JSON object", false)
 	return cmd
@@ -239,7 +240,24 @@ func connect(ctx context.Context, g *globals, cfg *config.Config) ([]sourceCheck
 	if err != nil {
 		return nil, err
 	}
-	return checkSources(ctx, plan.Sources), nil
+	return append(checkSources(ctx, plan.Sources), checkStore(ctx, cfg)...), nil
+}
+
+// checkStore connects to a Postgres store, as one more row named
+// "store:postgres"; a SQLite file needs no connection.
+func checkStore(ctx context.Context, cfg *config.Config) []sourceCheck {
+	if cfg.Store != config.StorePostgres {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	r := sourceCheck{Name: "store:postgres", Checked: true}
+	if _, err := daemon.StoreExists(ctx, cfg); err != nil {
+		r.Error = err.Error()
+	} else {
+		r.OK = true
+	}
+	return []sourceCheck{r}
 }
 
 // checkSources checks every source that implements daemon.Checker,

@@ -171,10 +171,13 @@ func (f *fixture) sync(st *store.Store, pass int, syncedAt string, mails []caden
 // startDaemon runs an in-process daemon on the fixture's configuration,
 // serving the real API routes (evaluation and webhooks) on its socket; its clock is fixtureNow and
 // it runs no loops, so the store stays as the test left it.
-func (f *fixture) startDaemon() *daemon.Daemon {
+func (f *fixture) startDaemon() *daemon.Daemon { return f.startDaemonOn(f.config) }
+
+// startDaemonOn is startDaemon with the configuration at path.
+func (f *fixture) startDaemonOn(path string) *daemon.Daemon {
 	t := f.t
 	d, err := daemon.New(t.Context(), daemon.Options{
-		ConfigPath: f.config, Logger: zap.NewNop(), Now: func() time.Time { return fixtureNow },
+		ConfigPath: path, Logger: zap.NewNop(), Now: func() time.Time { return fixtureNow },
 		Build: func(cfg *config.Config, st *store.Store, log *zap.Logger) (*daemon.Plan, error) {
 			r := evaluate.New(cfg, st, log)
 			r.Now = func() time.Time { return fixtureNow }

@@ -86,6 +86,7 @@ and, from a running daemon, silence IDs. For bash:
 	for _, c := range extraCommands {
 		root.AddCommand(c(g))
 	}
+	root.AddCommand(newStoreCmd(g))
 	return root
 }
 

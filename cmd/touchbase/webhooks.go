@@ -5,11 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/touchbase/touchbase/config"
+	"github.com/touchbase/touchbase/daemon"
 	"github.com/touchbase/touchbase/store"
 	"github.com/touchbase/touchbase/webhooks"
 )
@@ -190,10 +188,10 @@ straight to the receiver; nothing is logged.
 			case !errors.Is(err, errNoDaemon):
 				return err
 			}
-			path := filepath.Join(b.cfg.DataDir, store.FileName)
 			var p webhooks.Probe
 			logged := true
-			if _, err = os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			exists, err := daemon.StoreExists(ctx, b.cfg)
+			if err == nil && !exists {
 				// Checking the receiver is the first thing one does after
 				// writing a configuration: it must not wait for a store.
 				logged = false
