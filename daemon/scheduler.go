@@ -32,10 +32,6 @@ const (
 	shutdownWait   = 8 * time.Second  // SIGTERM must exit within 10 s
 )
 
-// changeStats are the Sync stats that mean the store changed, so
-// commitments need evaluating again.
-var changeStats = []string{"stored", "updated", "deleted"}
-
 // runner runs one Plan: a sync loop per source (plus a watch loop for
 // watchers when sync.idle is on), one evaluation loop and one delivery
 // loop. Evaluation and delivery each run in a single goroutine, so they
@@ -248,14 +244,12 @@ func (r *runner) syncOnce(ctx context.Context, src Source, w *worker) (map[strin
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
 	r.m.syncs.WithLabelValues(name).Inc()
-	// A failed pass may have stored part of its work (whole batches, each
-	// with the sync state covering it): count it and evaluate it.
-	for _, k := range changeStats {
-		if stats[k] > 0 {
-			defer signal(r.evalReq)
-			break
-		}
-	}
+	// Evaluate after every recorded pass: one that stored something (a
+	// failed pass may have stored whole batches, each with the sync state
+	// covering it) changes what commitments see, and any pass changes the
+	// source's health, which evaluation announces (sync.failing,
+	// sync.recovered) and which decides what is unknown.
+	defer signal(r.evalReq)
 	if err != nil {
 		r.m.syncFailures.WithLabelValues(name).Inc()
 		if rerr := r.st.RecordSyncFailure(rctx, name, started, err.Error(), stats); rerr != nil {

@@ -34,7 +34,7 @@ const minWindow = 400 * 24 * time.Hour
 // Runner evaluates the commitments of one configuration.
 type Runner struct {
 	cfg *config.Config
-	st  *store.Store
+	st  Store
 	log *zap.Logger
 	dir *cadence.Directory
 	// Now is the wall clock, used for source health (a forecast with
@@ -51,7 +51,7 @@ type Runner struct {
 }
 
 // New builds a Runner for cfg. It does no I/O.
-func New(cfg *config.Config, st *store.Store, log *zap.Logger) *Runner {
+func New(cfg *config.Config, st Store, log *zap.Logger) *Runner {
 	var accounts []string
 	for _, a := range cfg.Accounts {
 		accounts = append(accounts, a.Email)
@@ -83,7 +83,7 @@ type Transitions struct {
 // Pass is Run returning what the pass changed, for `run --once` to report.
 func (r *Runner) Pass(ctx context.Context, now time.Time) (Transitions, error) {
 	var t Transitions
-	in, err := r.load(ctx, now, now, true)
+	in, health, err := r.loadWithHealth(ctx, now, now, true)
 	if err != nil {
 		return t, err
 	}
@@ -99,6 +99,9 @@ func (r *Runner) Pass(ctx context.Context, now time.Time) (Transitions, error) {
 	if err := r.st.ApplyEvaluation(ctx, res.Changes, events, r.routes); err != nil {
 		return t, err
 	}
+	if err := r.announceHealth(ctx, health, now); err != nil {
+		return t, err
+	}
 	for _, a := range res.Changes {
 		switch {
 		case a.State == cadence.Resolved:
@@ -112,6 +115,45 @@ func (r *Runner) Pass(ctx context.Context, now time.Time) (Transitions, error) {
 	r.log.Debug("evaluated", zap.Int("customers", len(res.Customers)), zap.Int("changes", len(res.Changes)),
 		zap.Int("events", len(res.Events)), zap.Int("stale_sources", len(in.Stale)))
 	return t, nil
+}
+
+// announceHealth announces the sources failing for sync.stale_after as
+// of now (sync.failing) and the end of announced failures
+// (sync.recovered): source health is evaluation's to judge, and the
+// dispatcher only delivers what it decides.
+func (r *Runner) announceHealth(ctx context.Context, health []store.SourceStatus, now time.Time) error {
+	open, err := r.st.SourceFailures(ctx)
+	if err != nil {
+		return err
+	}
+	hs := make([]cadence.SourceHealth, len(health))
+	for i, h := range health {
+		hs[i] = cadence.SourceHealth{Name: h.Name, LastSuccessAt: h.LastSuccessAt, FailingSince: h.FailingSince,
+			ConsecutiveFailures: h.ConsecutiveFailures, LastError: h.LastError}
+	}
+	announced := make(map[string]cadence.SourceFailure, len(open))
+	for name, f := range open {
+		announced[name] = cadence.SourceFailure{Source: f.Source, FailingSince: f.FailingSince, EventID: f.EventID}
+	}
+	ch, err := cadence.SourceEvents(hs, announced, r.staleAfter(), now)
+	if err != nil {
+		return err
+	}
+	change := store.HealthChange{Closed: ch.Closed}
+	for _, f := range ch.Opened {
+		change.Opened = append(change.Opened, store.SourceFailure{Source: f.Source, FailingSince: f.FailingSince,
+			EventID: f.EventID, AnnouncedAt: now})
+	}
+	for _, ev := range ch.Events {
+		change.Events = append(change.Events, store.Event{ID: ev.ID, Type: ev.Type, CreatedAt: ev.CreatedAt, Payload: ev.Payload})
+	}
+	if err := r.st.ApplyHealth(ctx, change, r.routes); err != nil {
+		return err
+	}
+	for _, ev := range ch.Events {
+		r.log.Info("sync health changed", zap.String("type", ev.Type), zap.String("event_id", ev.ID))
+	}
+	return nil
 }
 
 // routes names the webhooks that want an event type, in configuration order.
@@ -130,6 +172,12 @@ func (r *Runner) routes(eventType string) []string {
 // keeps to at; a query does not, so that a forecast with a later at does
 // not drop what the next pass needs.
 func (r *Runner) load(ctx context.Context, at, wall time.Time, pass bool) (cadence.Input, error) {
+	in, _, err := r.loadWithHealth(ctx, at, wall, pass)
+	return in, err
+}
+
+// loadWithHealth is load returning the source health it read too.
+func (r *Runner) loadWithHealth(ctx context.Context, at, wall time.Time, pass bool) (cadence.Input, []store.SourceStatus, error) {
 	in := cadence.Input{Now: at, Customers: r.cfg.Customers, Alerting: r.cfg.Alerting}
 	// Source health first: a source that finished its sync after this
 	// read is judged stale, so the interactions read next hold at least
@@ -137,25 +185,25 @@ func (r *Runner) load(ctx context.Context, at, wall time.Time, pass bool) (caden
 	// a sync finishing in between looks fresh with half its mail loaded.
 	health, err := r.st.Sources(ctx)
 	if err != nil {
-		return in, fmt.Errorf("read source health: %w", err)
+		return in, nil, fmt.Errorf("read source health: %w", err)
 	}
 	in.Stale = r.stale(health, wall)
 	if in.HistoryStart, err = r.historyStart(ctx, health, wall, pass); err != nil {
-		return in, err
+		return in, nil, err
 	}
 	if in.History, err = r.history(ctx, at.Add(-r.window()), pass); err != nil {
-		return in, err
+		return in, nil, err
 	}
 	if in.Silences, err = r.st.Silences(ctx, at, false); err != nil {
-		return in, err
+		return in, nil, err
 	}
 	if in.Alerts, err = r.st.OpenAlerts(ctx); err != nil {
-		return in, err
+		return in, nil, err
 	}
 	if in.Episodes, err = r.st.ResolvedEpisodes(ctx); err != nil {
-		return in, err
+		return in, nil, err
 	}
-	return in, nil
+	return in, health, nil
 }
 
 // history returns the counted interactions from from on, reading only

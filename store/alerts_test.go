@@ -25,7 +25,7 @@ func countRows(t *testing.T, s *Store, table string) int {
 }
 
 func TestApplyEvaluationIsIdempotent(t *testing.T) {
-	s := openTest(t)
+	s := openTestStore(t)
 	ctx := t.Context()
 	at := time.Date(2026, 3, 9, 10, 0, 0, 0, time.UTC)
 	changes := []cadence.Alert{testAlert("a1", cadence.Slipped, at), testAlert("a2", cadence.AtRisk, at)}
@@ -57,7 +57,7 @@ func TestApplyEvaluationIsIdempotent(t *testing.T) {
 }
 
 func TestApplyEvaluationUpdatesAndFilters(t *testing.T) {
-	s := openTest(t)
+	s := openTestStore(t)
 	ctx := t.Context()
 	at := time.Date(2026, 3, 9, 10, 0, 0, 0, time.UTC)
 	a := testAlert("a1", cadence.AtRisk, at)
@@ -80,7 +80,7 @@ func TestApplyEvaluationUpdatesAndFilters(t *testing.T) {
 
 // TestApplyEvaluationIsAtomic: when any part fails, nothing is stored.
 func TestApplyEvaluationIsAtomic(t *testing.T) {
-	s := openTest(t)
+	s := openTestStore(t)
 	ctx := t.Context()
 	at := time.Date(2026, 3, 9, 10, 0, 0, 0, time.UTC)
 	err := s.ApplyEvaluation(ctx, []cadence.Alert{testAlert("a1", cadence.Slipped, at)},
@@ -95,7 +95,7 @@ func TestApplyEvaluationIsAtomic(t *testing.T) {
 }
 
 func TestEarliestCountedAndHistoryStart(t *testing.T) {
-	s := openTest(t)
+	s := openTestStore(t)
 	ctx := t.Context()
 	if got, err := s.EarliestCounted(ctx); err != nil || !got.IsZero() {
 		t.Fatalf("empty store: %v, %v; want zero", got, err)
@@ -127,7 +127,7 @@ func TestEarliestCountedAndHistoryStart(t *testing.T) {
 }
 
 func TestResolvedSince(t *testing.T) {
-	s := openTest(t)
+	s := openTestStore(t)
 	at := time.Date(2026, 3, 9, 10, 0, 0, 0, time.UTC)
 	old, recent, open := testAlert("old", cadence.Resolved, at), testAlert("recent", cadence.Resolved, at), testAlert("open", cadence.Slipped, at)
 	old.ResolvedAt, recent.ResolvedAt = at.Add(-48*time.Hour), at.Add(time.Hour)

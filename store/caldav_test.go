@@ -108,7 +108,7 @@ func TestApplyCalDAV(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := openTest(t)
+			s := openTestStore(t)
 			for i, st := range tc.steps {
 				res, err := s.ApplyCalDAV(context.Background(), st.ch, calNow)
 				if err != nil {
@@ -123,7 +123,7 @@ func TestApplyCalDAV(t *testing.T) {
 }
 
 func TestApplyCalDAVParticipantsMerge(t *testing.T) {
-	s := openTest(t)
+	s := openTestStore(t)
 	ctx := context.Background()
 	for _, ch := range []CalDAVChanges{
 		{Account: "a", Calendar: "http://h/a/", Put: []CalDAVObject{{Href: "/a/m.ics", ETag: "1", Occurrences: []cadence.Interaction{meeting("m", 3, "c@cust.example")}}}},
@@ -144,7 +144,7 @@ func TestApplyCalDAVParticipantsMerge(t *testing.T) {
 
 // A failing change leaves nothing behind: no occurrence, ETag or state.
 func TestApplyCalDAVAtomic(t *testing.T) {
-	s := openTest(t)
+	s := openTestStore(t)
 	ctx := context.Background()
 	bad := meeting("bad", 1)
 	bad.Key = ""
@@ -162,7 +162,7 @@ func TestApplyCalDAVAtomic(t *testing.T) {
 }
 
 func TestCalDAVStateAndForget(t *testing.T) {
-	s := openTest(t)
+	s := openTestStore(t)
 	ctx := context.Background()
 	const cal = "http://h/a/cal/"
 	_, err := s.ApplyCalDAV(ctx, CalDAVChanges{Account: "a", Calendar: cal,

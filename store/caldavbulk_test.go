@@ -31,7 +31,7 @@ func TestCalDAVBatchMatchesOneByOne(t *testing.T) {
 			obj("n.ics", meeting("n", 1, "f@cust.example"))},
 		{obj("dup1.ics", meeting("d", 2, "g@cust.example")), obj("dup2.ics", meeting("d", 2, "h@cust.example"))},
 	}
-	batch, single := openTest(t), openTest(t)
+	batch, single := openTestStore(t), openTestStore(t)
 	for _, s := range []*Store{batch, single} { // a copy of p in another account
 		if _, err := s.ApplyCalDAV(context.Background(), CalDAVChanges{Account: "b", Calendar: "http://h/b/cal/",
 			Put: []CalDAVObject{{Href: "/b/cal/p.ics", ETag: "x", UID: "p", Occurrences: []cadence.Interaction{meeting("p", 4, "z@cust.example")}}}}, calNow); err != nil {

@@ -32,7 +32,7 @@ func TestAnyCopyCounts(t *testing.T) {
 		{"both copies in one batch", []copy{{"owner", group}, {"owner", direct}}, true, cadence.Counts},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := openTest(t)
+			s := openTestStore(t)
 			ctx := t.Context()
 			pos, err := s.LoadInteractions(ctx, time.Time{}, func(int64, *cadence.Interaction) {})
 			if err != nil {

@@ -26,7 +26,7 @@ func mail(id string, at time.Time, filter cadence.Filter, people ...string) cade
 }
 
 func TestFolderStateRoundTrip(t *testing.T) {
-	s := openTest(t)
+	s := openTestStore(t)
 	ctx := t.Context()
 	if _, ok, err := s.FolderState(ctx, "bob", "INBOX"); ok || err != nil {
 		t.Fatalf("FolderState of a new folder: ok %t, %v; want not found", ok, err)
@@ -55,7 +55,7 @@ func TestFolderStateRoundTrip(t *testing.T) {
 // TestSaveMailDeduplicates stores a message seen in two folders (and twice
 // in one batch) once, with both sources and every participant.
 func TestSaveMailDeduplicates(t *testing.T) {
-	s := openTest(t)
+	s := openTestStore(t)
 	ctx := t.Context()
 	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	a := mail("a@acme.test", at, cadence.Counts, "ann@acme.test", "bob@example.test")
@@ -100,11 +100,11 @@ func TestSaveMailMatchesUpsert(t *testing.T) {
 		mails = append(mails, mail(fmt.Sprintf("m%03d@acme.test", 249-i), at.Add(time.Duration(i)*time.Minute),
 			[]cadence.Filter{cadence.Counts, cadence.List}[i%2], fmt.Sprintf("p%d@acme.test", i%7), "bob@example.test"))
 	}
-	batch := openTest(t)
+	batch := openTestStore(t)
 	if _, err := batch.SaveMail(ctx, "bob", "INBOX", mails, FolderState{UIDValidity: 1, UIDNext: 251}); err != nil {
 		t.Fatal(err)
 	}
-	single := openTest(t)
+	single := openTestStore(t)
 	err := single.tx(ctx, func(tx *sql.Tx) error {
 		for _, in := range mails {
 			if _, _, err := upsertInteraction(ctx, tx, in, "imap:INBOX", false, single.now()); err != nil {
@@ -144,7 +144,7 @@ func dump(t *testing.T, s *Store) []string {
 // TestSaveMailIsAtomic stores neither the mails nor the state when any
 // part of the batch fails.
 func TestSaveMailIsAtomic(t *testing.T) {
-	s := openTest(t)
+	s := openTestStore(t)
 	ctx := t.Context()
 	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	good := mail("ok@acme.test", at, cadence.Counts, "ann@acme.test")

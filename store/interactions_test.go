@@ -49,7 +49,7 @@ func changes(t *testing.T, s *Store, ids map[int64]string, pos int64) (int64, ma
 // step after the other and checks that the log names exactly the
 // interactions whose evaluated content changed, with their new state.
 func TestChangeLogCoversEveryWriter(t *testing.T) {
-	s := openTest(t)
+	s := openTestStore(t)
 	ctx := t.Context()
 	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	m1, m2 := mail("m1", at, "", "bob@cust.example", "alice@us.example"), mail("m2", at, cadence.List, "news@cust.example", "alice@us.example")
@@ -146,7 +146,7 @@ func TestChangeLogCoversEveryWriter(t *testing.T) {
 // TestLoadInteractionsMatchesInteractions: the streaming load reads the
 // counted interactions in the window as Interactions does.
 func TestLoadInteractionsMatchesInteractions(t *testing.T) {
-	s := openTest(t)
+	s := openTestStore(t)
 	ctx := t.Context()
 	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	mails := []cadence.Interaction{
@@ -192,7 +192,7 @@ func TestLoadInteractionsMatchesInteractions(t *testing.T) {
 // TestPruneChanges: pruning keeps the newest row, so positions are never
 // reused; a reader behind the pruned part is told to load everything.
 func TestPruneChanges(t *testing.T) {
-	s := openTest(t)
+	s := openTestStore(t)
 	ctx := t.Context()
 	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	save := func(id string) {

@@ -85,7 +85,7 @@ func TestClaimDue(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := openTest(t)
+			s := openTestStore(t)
 			enqueueTo(t, s, []string{"h1", "h2"}, tc.events...)
 			if tc.setup != nil {
 				tc.setup(t, s)
@@ -94,7 +94,7 @@ func TestClaimDue(t *testing.T) {
 			if eps == nil {
 				eps = []string{"h1"}
 			}
-			got, err := s.ClaimDue(t.Context(), t0.Add(time.Minute), eps, time.Minute, 100)
+			got, err := s.ClaimDue(t.Context(), t0.Add(time.Minute), "d1", eps, time.Minute, 100)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -109,7 +109,7 @@ func TestClaimDue(t *testing.T) {
 func backOff(t *testing.T, s *Store, event, ep string, next time.Time) int64 {
 	t.Helper()
 	id := deliveryID(t, s, event, ep)
-	err := s.RecordAttempts(t.Context(), AttemptResult{DeliveryID: id, At: t0, Status: 500, Error: "HTTP 500",
+	err := s.RecordAttempts(t.Context(), "", AttemptResult{DeliveryID: id, At: t0, Status: 500, Error: "HTTP 500",
 		State: DeliveryPending, NextAttemptAt: next})
 	if err != nil {
 		t.Fatal(err)
@@ -127,33 +127,33 @@ func deliveryID(t *testing.T, s *Store, event, ep string) int64 {
 }
 
 func TestClaimIsALease(t *testing.T) {
-	s := openTest(t)
+	s := openTestStore(t)
 	ctx := t.Context()
 	enqueueTo(t, s, []string{"h1"}, customerEvent("a", "c1", 0))
 	now := t0.Add(time.Second)
-	first, err := s.ClaimDue(ctx, now, []string{"h1"}, time.Minute, 10)
+	first, err := s.ClaimDue(ctx, now, "d1", []string{"h1"}, time.Minute, 10)
 	if err != nil || len(first) != 1 || first[0].OrderKey != "c1" {
 		t.Fatalf("first claim = %+v, %v; want delivery a with order key c1", first, err)
 	}
-	again, err := s.ClaimDue(ctx, now.Add(59*time.Second), []string{"h1"}, time.Minute, 10)
+	again, err := s.ClaimDue(ctx, now.Add(59*time.Second), "d1", []string{"h1"}, time.Minute, 10)
 	if err != nil || len(again) != 0 {
 		t.Fatalf("claim within the lease = %v, %v; want nothing", claimedIDs(again), err)
 	}
-	after, err := s.ClaimDue(ctx, now.Add(61*time.Second), []string{"h1"}, time.Minute, 10)
+	after, err := s.ClaimDue(ctx, now.Add(61*time.Second), "d1", []string{"h1"}, time.Minute, 10)
 	if err != nil || len(after) != 1 || after[0].Event.ID != "a" {
 		t.Fatalf("claim after the lease = %v, %v; want a again (same event id)", claimedIDs(after), err)
 	}
-	if err := s.ReleaseClaims(ctx, []int64{after[0].ID}, now); err != nil {
+	if err := s.ReleaseClaims(ctx, "d1", []int64{after[0].ID}); err != nil {
 		t.Fatal(err)
 	}
-	released, err := s.ClaimDue(ctx, now.Add(62*time.Second), []string{"h1"}, time.Minute, 10)
+	released, err := s.ClaimDue(ctx, now.Add(62*time.Second), "d1", []string{"h1"}, time.Minute, 10)
 	if err != nil || len(released) != 1 {
 		t.Fatalf("claim after release = %v, %v; want a", claimedIDs(released), err)
 	}
 }
 
 func TestRecordAttemptAndRedeliver(t *testing.T) {
-	s := openTest(t)
+	s := openTestStore(t)
 	ctx := t.Context()
 	enqueueTo(t, s, []string{"h1"}, customerEvent("a", "c1", 0))
 	id := deliveryID(t, s, "a", "h1")
@@ -162,7 +162,7 @@ func TestRecordAttemptAndRedeliver(t *testing.T) {
 		{DeliveryID: id, At: t0.Add(5 * time.Second), Status: 500, Error: "HTTP 500", State: DeliveryFailed},
 	}
 	for _, r := range steps {
-		if err := s.RecordAttempts(ctx, r); err != nil {
+		if err := s.RecordAttempts(ctx, "", r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -183,11 +183,11 @@ func TestRecordAttemptAndRedeliver(t *testing.T) {
 	if redo.State != DeliveryPending || redo.EventID != "a" || redo.Attempts != 2 || !redo.NextAttemptAt.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("after redeliver: %+v; want pending, same event, log kept, due now", redo)
 	}
-	got, err := s.ClaimDue(ctx, t0.Add(time.Hour), []string{"h1"}, time.Minute, 10)
+	got, err := s.ClaimDue(ctx, t0.Add(time.Hour), "d1", []string{"h1"}, time.Minute, 10)
 	if err != nil || len(got) != 1 || got[0].Attempts != 0 {
 		t.Fatalf("claim after redeliver = %+v, %v; want a fresh round (0 attempts)", got, err)
 	}
-	err = s.RecordAttempts(ctx, AttemptResult{DeliveryID: id, At: t0.Add(time.Hour), Duration: time.Second, Status: 204, State: DeliveryDelivered})
+	err = s.RecordAttempts(ctx, "d1", AttemptResult{DeliveryID: id, At: t0.Add(time.Hour), Duration: time.Second, Status: 204, State: DeliveryDelivered})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,31 +202,31 @@ func TestRecordAttemptAndRedeliver(t *testing.T) {
 }
 
 func TestEnqueueClaimed(t *testing.T) {
-	s := openTest(t)
+	s := openTestStore(t)
 	ctx := t.Context()
 	ev := Event{ID: "t1", Type: "webhook.test", CreatedAt: t0, Payload: []byte(`{}`)}
-	c, err := s.EnqueueClaimed(ctx, ev, "h1", t0, time.Minute)
+	c, err := s.EnqueueClaimed(ctx, ev, "h1", "d1", t0, time.Minute)
 	if err != nil || c.ID == 0 || c.Endpoint != "h1" {
 		t.Fatalf("EnqueueClaimed = %+v, %v", c, err)
 	}
-	if got, _ := s.ClaimDue(ctx, t0, []string{"h1"}, time.Minute, 10); len(got) != 0 {
+	if got, _ := s.ClaimDue(ctx, t0, "d1", []string{"h1"}, time.Minute, 10); len(got) != 0 {
 		t.Fatalf("a claimed test delivery was claimed again: %v", claimedIDs(got))
 	}
-	if err := s.RecordAttempts(ctx, AttemptResult{DeliveryID: c.ID, At: t0, Status: 200, State: DeliveryDelivered}); err != nil {
+	if err := s.RecordAttempts(ctx, "d1", AttemptResult{DeliveryID: c.ID, At: t0, Status: 200, State: DeliveryDelivered}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.EnqueueClaimed(ctx, ev, "h1", t0, time.Minute); err == nil {
+	if _, err := s.EnqueueClaimed(ctx, ev, "h1", "d1", t0, time.Minute); err == nil {
 		t.Fatal("EnqueueClaimed of a delivered event succeeded; want an error")
 	}
 }
 
 func TestCountsAndSummary(t *testing.T) {
-	s := openTest(t)
+	s := openTestStore(t)
 	ctx := t.Context()
 	enqueueTo(t, s, []string{"h1", "h2"}, customerEvent("a", "c1", 0), customerEvent("b", "c2", 0), customerEvent("c", "c3", 0))
 	record := func(ev, ep string, r AttemptResult) {
 		r.DeliveryID = deliveryID(t, s, ev, ep)
-		if err := s.RecordAttempts(ctx, r); err != nil {
+		if err := s.RecordAttempts(ctx, "", r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -256,7 +256,7 @@ func TestCountsAndSummary(t *testing.T) {
 }
 
 func TestEventsOfType(t *testing.T) {
-	s := openTest(t)
+	s := openTestStore(t)
 	enqueueTo(t, s, nil, customerEvent("b", "c1", time.Second), customerEvent("a", "c1", 0),
 		Event{ID: "x", Type: "sync.failing", CreatedAt: t0, Payload: []byte(`{}`)})
 	got, err := s.Events(t.Context(), "commitment.slipped")
@@ -266,7 +266,7 @@ func TestEventsOfType(t *testing.T) {
 }
 
 func TestAlertDeliveries(t *testing.T) {
-	s := openTest(t)
+	s := openTestStore(t)
 	ctx := t.Context()
 	alertEvent := func(id, alert string, offset time.Duration) Event {
 		return Event{ID: id, Type: "commitment.slipped", CreatedAt: t0.Add(offset),
@@ -274,13 +274,13 @@ func TestAlertDeliveries(t *testing.T) {
 	}
 	enqueueTo(t, s, []string{"h1", "h2"}, alertEvent("e1", "a1", 0), alertEvent("e2", "a1", time.Second),
 		alertEvent("e3", "a2", 0), Event{ID: "bad", Type: "commitment.slipped", CreatedAt: t0, Payload: []byte(`{`)})
-	cl, err := s.ClaimDue(ctx, t0.Add(time.Minute), []string{"h1"}, time.Minute, 10)
+	cl, err := s.ClaimDue(ctx, t0.Add(time.Minute), "d1", []string{"h1"}, time.Minute, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range cl {
 		if c.Event.ID == "e1" {
-			if err := s.RecordAttempts(ctx, AttemptResult{DeliveryID: c.ID, At: t0, State: DeliveryDelivered, Status: 204}); err != nil {
+			if err := s.RecordAttempts(ctx, "d1", AttemptResult{DeliveryID: c.ID, At: t0, State: DeliveryDelivered, Status: 204}); err != nil {
 				t.Fatal(err)
 			}
 		}

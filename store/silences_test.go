@@ -10,7 +10,7 @@ import (
 )
 
 func TestSilences(t *testing.T) {
-	s := openTest(t)
+	s := openTestStore(t)
 	ctx := t.Context()
 	now := time.Date(2026, 3, 9, 10, 0, 0, 0, time.UTC)
 	s.now = func() time.Time { return now }

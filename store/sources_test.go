@@ -10,7 +10,7 @@ import (
 // a success clears them, and the stats of every pass, failed or not, add
 // up in the totals.
 func TestSourceHealth(t *testing.T) {
-	s := openTest(t)
+	s := openTestStore(t)
 	ctx := t.Context()
 	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	steps := []struct {

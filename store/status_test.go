@@ -20,7 +20,7 @@ func TestOutboxDepth(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := openTest(t)
+			s := openTestStore(t)
 			ctx := t.Context()
 			var endpoints []string
 			for i := range tc.states {

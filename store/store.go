@@ -31,11 +31,20 @@ const FileName = "touchbase.db"
 var migrationFiles embed.FS
 
 // Store is an open database. It is safe for concurrent use; writes are
-// serialised on one connection, as SQLite allows one writer at a time.
+// serialised on one connection, as SQLite allows one writer at a time,
+// and reads that need no write go to a small pool of read-only
+// connections: in WAL mode a reader sees the last commit without waiting
+// for the writer, so a full load of millions of interactions, a CLI query
+// or the dashboard never stalls a sync's commit (and the reverse).
 type Store struct {
-	db  *sql.DB
+	db  *sql.DB // the one writer; reads inside a write transaction use it too
+	rdb *sql.DB // read-only connections, for reads outside a transaction
 	now func() time.Time
 }
+
+// readConns is the size of the read pool: the evaluation's load, the
+// dashboard, the API and a dispatcher's due check at once.
+const readConns = 4
 
 // Open opens (creating if needed) the database in dir and migrates it to the
 // latest schema. dir is created with mode 0700 if missing.
@@ -78,6 +87,17 @@ func open(ctx context.Context, dir string, target int) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	// Opened after the migration, which made the file WAL: query_only
+	// makes any write on these connections an error rather than a second
+	// writer queueing behind the first.
+	s.rdb, err = sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)"+
+		"&_pragma=temp_store(MEMORY)&_pragma=cache_size(-16384)")
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	s.rdb.SetMaxOpenConns(readConns)
+	s.rdb.SetMaxIdleConns(readConns)
 	return s, nil
 }
 
@@ -88,7 +108,7 @@ func isBusy(err error) bool {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error { return errors.Join(s.rdb.Close(), s.db.Close()) }
 
 type migration struct {
 	version int
@@ -165,7 +185,7 @@ func (s *Store) migrate(ctx context.Context, target int) error {
 // SchemaVersion returns the database's schema version.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	var v int
-	err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
+	err := s.rdb.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
 	return v, err
 }
 

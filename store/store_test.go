@@ -9,16 +9,6 @@ import (
 	"github.com/touchbase/touchbase/cadence"
 )
 
-func openTest(t *testing.T) *Store {
-	t.Helper()
-	s, err := Open(t.Context(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
 func TestOpenMigratesAndReopens(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -134,7 +124,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 }
 
 func TestUpsertInteractionDedupes(t *testing.T) {
-	s := openTest(t)
+	s := openTestStore(t)
 	ctx := t.Context()
 	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	in := cadence.Interaction{Key: cadence.MailKey("a@x"), Kind: cadence.Email, At: at, Account: "alice",

@@ -143,7 +143,7 @@ func (d *Dispatcher) Test(ctx context.Context, name string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	c, err := d.st.EnqueueClaimed(ctx, ev, name, now, d.lease)
+	c, err := d.st.EnqueueClaimed(ctx, ev, name, d.owner, now, d.lease)
 	if err != nil {
 		return 0, fmt.Errorf("test webhook %s: %w", name, err)
 	}
@@ -157,7 +157,7 @@ func (d *Dispatcher) Test(ctx context.Context, name string) (int, error) {
 		res.State = store.DeliveryDelivered
 	}
 	rctx := context.WithoutCancel(ctx)
-	if err := d.st.RecordAttempts(rctx, res); err != nil {
+	if err := d.st.RecordAttempts(rctx, d.owner, res); err != nil {
 		return o.status, fmt.Errorf("test webhook %s: %w", name, err)
 	}
 	d.observe(run, c, 1, res, o)

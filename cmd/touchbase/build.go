@@ -61,8 +61,7 @@ func planBuilder(reg prometheus.Registerer) func(*config.Config, *store.Store, *
 				dash.Routes(mux)
 			}
 		}
-		disp, err := webhooks.New(cfg.Webhooks, st, log.With(zap.String("component", "webhooks")), reg,
-			webhooks.WithSyncFailingAfter(cfg.Sync.StaleAfter))
+		disp, err := webhooks.New(cfg.Webhooks, st, log.With(zap.String("component", "webhooks")), reg)
 		if err != nil {
 			return nil, fmt.Errorf("webhooks: %w", err)
 		}
