@@ -33,4 +33,3 @@ func TestRoutes(t *testing.T) {
 		}
 	}
 }
-
