@@ -23,8 +23,9 @@ type Config struct {
 	Customers []cadence.Customer
 	// Policies by name, as declared (for `check` and `suggest`).
 	Policies map[string]cadence.Commitment
-	Webhooks []Webhook
-	Alerting cadence.Alerting
+	Webhooks  []Webhook
+	Alerting  cadence.Alerting
+	Retention Retention
 	LogLevel string // "debug", "info" (default), "warn", "error"
 	// Holidays is the country (ISO 3166 code, like "SE") whose public
 	// holidays business days skip, for customers that name none; "" or
@@ -56,6 +57,48 @@ type Sync struct {
 	Idle         bool          // IMAP IDLE push, default true
 	Horizon      cadence.Span  // default 180d
 	StaleAfter   time.Duration // a source not synced for this long is stale; default 3 × poll_interval, at least 1h
+}
+
+// Retention is how long the store keeps what is finished. The daemon
+// deletes older rows in small batches; nothing evaluation reads is ever
+// deleted (see InteractionsKept).
+type Retention struct {
+	Delivered      time.Duration // delivered webhook deliveries and their attempt logs; default 30d
+	Failed         time.Duration // failed deliveries (replayable until then); default 90d
+	ResolvedAlerts time.Duration // resolved alerts; default 365d
+	Interactions   time.Duration // 0 (the default): as long as evaluation needs
+}
+
+// Retention defaults.
+const (
+	DefaultRetainDelivered      = 30 * 24 * time.Hour
+	DefaultRetainFailed         = 90 * 24 * time.Hour
+	DefaultRetainResolvedAlerts = 365 * 24 * time.Hour
+)
+
+// minHistoryWindow is how far back evaluation reads interactions at
+// least: a year of `per: year` and rolling windows, plus a margin.
+const minHistoryWindow = 400 * 24 * time.Hour
+
+// HistoryWindow is how far back evaluation reads interactions: the
+// backfill, at least 400 days (a year of `per: year` and rolling windows,
+// plus a margin), and twice the longest span of any commitment.
+func (c *Config) HistoryWindow() time.Duration {
+	w := max(c.Sync.Backfill.Approx(), minHistoryWindow)
+	for _, cu := range c.Customers {
+		for _, cm := range cu.Commitments {
+			for _, sp := range []cadence.Span{cm.Every, cm.Within, cm.Window, cm.Before} {
+				w = max(w, 2*sp.Approx())
+			}
+		}
+	}
+	return w
+}
+
+// InteractionsKept is how long interactions are kept: retention.interactions,
+// but never less than HistoryWindow.
+func (c *Config) InteractionsKept() time.Duration {
+	return max(c.Retention.Interactions, c.HistoryWindow())
 }
 
 // Account is one person's mailbox and/or calendar.

@@ -16,9 +16,10 @@ type rawConfig struct {
 	Holidays        string    `mapstructure:"holidays"`
 	ExtraHolidays   []rawDate `mapstructure:"extra_holidays"`
 
-	Listen   rawListen   `mapstructure:"listen"`
-	Sync     rawSync     `mapstructure:"sync"`
-	Alerting rawAlerting `mapstructure:"alerting"`
+	Listen    rawListen    `mapstructure:"listen"`
+	Sync      rawSync      `mapstructure:"sync"`
+	Alerting  rawAlerting  `mapstructure:"alerting"`
+	Retention rawRetention `mapstructure:"retention"`
 
 	Accounts  []rawAccount         `mapstructure:"accounts"`
 	Customers []rawCustomer        `mapstructure:"customers"`
@@ -45,6 +46,13 @@ type rawSync struct {
 	Idle         bool   `mapstructure:"idle"`
 	Horizon      string `mapstructure:"horizon"`
 	StaleAfter   string `mapstructure:"stale_after"`
+}
+
+type rawRetention struct {
+	Delivered      string `mapstructure:"delivered"`
+	Failed         string `mapstructure:"failed"`
+	ResolvedAlerts string `mapstructure:"resolved_alerts"`
+	Interactions   string `mapstructure:"interactions"`
 }
 
 type rawAlerting struct {

@@ -8,8 +8,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
-
-	"github.com/touchbase/touchbase/store"
 )
 
 // metrics are the daemon's Prometheus metrics, registered once per Daemon
@@ -24,7 +22,7 @@ type metrics struct {
 	reloadTime   prometheus.Gauge
 }
 
-func newMetrics(reg prometheus.Registerer, version string, st *store.Store, log *zap.Logger) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, version string, st Store, log *zap.Logger) (*metrics, error) {
 	m := &metrics{
 		syncs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "touchbase_source_syncs_total", Help: "Sync passes attempted, by source.",
@@ -69,12 +67,12 @@ func newMetrics(reg prometheus.Registerer, version string, st *store.Store, log 
 // outboxCollector reads the outbox depth from the store at scrape time, so
 // it is right whichever component changed the deliveries.
 type outboxCollector struct {
-	st   *store.Store
+	st   Store
 	log  *zap.Logger
 	desc *prometheus.Desc
 }
 
-func newOutboxCollector(st *store.Store, log *zap.Logger) *outboxCollector {
+func newOutboxCollector(st Store, log *zap.Logger) *outboxCollector {
 	return &outboxCollector{st: st, log: log, desc: prometheus.NewDesc("touchbase_outbox_deliveries",
 		"Webhook deliveries waiting (pending) or given up (failed).", []string{"state"}, nil)}
 }

@@ -27,10 +27,6 @@ import (
 	"github.com/touchbase/touchbase/store"
 )
 
-// minWindow is how far back interactions are loaded at least: a year of
-// `per: year` and rolling windows, plus a margin.
-const minWindow = 400 * 24 * time.Hour
-
 // Runner evaluates the commitments of one configuration.
 type Runner struct {
 	cfg *config.Config
@@ -366,19 +362,9 @@ func (r *Runner) firstSyncsDone(health []store.SourceStatus) bool {
 	return true
 }
 
-// window is how far back interactions are loaded: the backfill, at least
-// minWindow, and twice the longest commitment span.
-func (r *Runner) window() time.Duration {
-	w := max(r.cfg.Sync.Backfill.Approx(), minWindow)
-	for _, c := range r.cfg.Customers {
-		for _, cm := range c.Commitments {
-			for _, sp := range []cadence.Span{cm.Every, cm.Within, cm.Window, cm.Before} {
-				w = max(w, 2*sp.Approx())
-			}
-		}
-	}
-	return w
-}
+// window is how far back interactions are loaded: config.HistoryWindow,
+// which retention never deletes into.
+func (r *Runner) window() time.Duration { return r.cfg.HistoryWindow() }
 
 // stale lists the configured sources that have not synced successfully
 // within sync.stale_after as of wall (SPEC: unknown "while a source it

@@ -68,7 +68,7 @@ func newRoot(g *globals) *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.config, "config", def, "configuration file (env TOUCHBASE_CONFIG)")
 	root.AddCommand(newDaemonCmd(g), newRunCmd(g), newCheckCmd(g), newStatusCmd(g), newVersionCmd(g))
-	root.AddCommand(newDemoCmd(g))
+	root.AddCommand(newDemoCmd(g), newStoreCmd(g))
 	root.AddCommand(newCustomersCmd(g), newCustomerCmd(g), newAlertsCmd(g), newSilenceCmd(g), newWebhooksCmd(g), newSuggestCmd(g),
 		newUnmatchedCmd(g))
 	return root

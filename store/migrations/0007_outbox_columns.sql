@@ -55,3 +55,6 @@ INSERT INTO source_failures (source, failing_since, event_id, announced_at)
     ORDER BY f.created_at, f.id
     ON CONFLICT (source) DO UPDATE SET failing_since = excluded.failing_since, event_id = excluded.event_id,
         announced_at = excluded.announced_at;
+
+-- Events by age: retention deletes those no delivery refers to any more.
+CREATE INDEX events_created ON events (created_at);
