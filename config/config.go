@@ -22,11 +22,11 @@ type Config struct {
 	// Customers with their commitments resolved (own + tier + defaults).
 	Customers []cadence.Customer
 	// Policies by name, as declared (for `check` and `suggest`).
-	Policies map[string]cadence.Commitment
+	Policies  map[string]cadence.Commitment
 	Webhooks  []Webhook
 	Alerting  cadence.Alerting
 	Retention Retention
-	LogLevel string // "debug", "info" (default), "warn", "error"
+	LogLevel  string // "debug", "info" (default), "warn", "error"
 	// Holidays is the country (ISO 3166 code, like "SE") whose public
 	// holidays business days skip, for customers that name none; "" or
 	// "none" for no country.
