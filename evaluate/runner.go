@@ -40,8 +40,10 @@ type Runner struct {
 	mu       sync.Mutex // serialises reading changes into book
 	book     *cadence.Book
 	hist     *cadence.History // the book's last commit
+	ledger   *ledger          // what book was made of, for a new directory
 	seq      int64            // the change-log position hist is current as of
 	prunedAt int64            // the position the change log was last pruned to
+	prev     *Runner          // the previous configuration's, to take over (Inherit)
 
 	fixedStart atomic.Pointer[time.Time] // the history start once the store holds it
 }
@@ -54,6 +56,18 @@ func New(cfg *config.Config, st Store, log *zap.Logger) *Runner {
 	}
 	return &Runner{cfg: cfg, st: st, log: log, Now: time.Now,
 		dir: cadence.NewDirectory(cfg.InternalDomains, accounts, cfg.Customers)}
+}
+
+// Inherit makes r take over, on its first pass, the interactions prev
+// keeps in memory, classified again with r's customer directory: after a
+// reload (SIGHUP) the daemon reads what changed since prev's last pass,
+// not every interaction of the window. prev must not run passes after
+// that first pass (the daemon stops the old plan before starting the
+// new); a query on prev then loads what it needs from the store.
+func (r *Runner) Inherit(prev *Runner) {
+	if prev != r {
+		r.prev = prev
+	}
 }
 
 // Run evaluates every commitment as of now and records the alert
@@ -209,13 +223,18 @@ func (r *Runner) loadWithHealth(ctx context.Context, at, wall time.Time, pass bo
 func (r *Runner) history(ctx context.Context, from time.Time, pass bool) (*cadence.History, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.book == nil && r.prev != nil {
+		if err := r.adopt(); err != nil {
+			r.log.Warn("take over the interactions kept before the reload; loading them", zap.Error(err))
+		}
+	}
 	switch {
 	case r.book == nil || (pass && !r.hist.Covers(from)):
 		if err := r.reload(ctx, from); err != nil {
 			return nil, err
 		}
 	case !r.hist.Covers(from):
-		_, book, err := r.loadAll(ctx, from)
+		_, book, err := r.loadAll(ctx, from, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -233,25 +252,54 @@ func (r *Runner) history(ctx context.Context, from time.Time, pass bool) (*caden
 	return r.hist.Since(from), nil
 }
 
+// adopt takes over prev's interactions (see Inherit): its ledger,
+// classified again into a new Book, and its change-log position. prev
+// keeps nothing. r.mu is held.
+func (r *Runner) adopt() error {
+	prev := r.prev
+	r.prev = nil
+	prev.mu.Lock()
+	led, hist, seq, pruned := prev.ledger, prev.hist, prev.seq, prev.prunedAt
+	prev.ledger, prev.book, prev.hist = nil, nil, nil
+	prev.mu.Unlock()
+	if led == nil || hist == nil {
+		return nil // prev never loaded: nothing to take over
+	}
+	start, from := time.Now(), hist.From()
+	book := cadence.NewBook(r.dir, from)
+	if err := led.each(from, func(id int64, in *cadence.Interaction) { book.Put(id, in) }); err != nil {
+		return err
+	}
+	r.ledger, r.book, r.hist, r.seq, r.prunedAt = led, book, book.Commit(from), seq, pruned
+	r.log.Info("interactions classified again for the new configuration", zap.Int("interactions", len(led.rows)),
+		zap.Duration("took", time.Since(start)))
+	return nil
+}
+
 // reload replaces the kept interactions with those stored from from on.
 func (r *Runner) reload(ctx context.Context, from time.Time) error {
-	r.book, r.hist = nil, nil
-	seq, book, err := r.loadAll(ctx, from)
+	r.book, r.hist, r.ledger = nil, nil, nil
+	led := newLedger()
+	seq, book, err := r.loadAll(ctx, from, led)
 	if err != nil {
 		return err
 	}
-	r.seq, r.book, r.hist = seq, book, book.Commit(from)
+	r.seq, r.book, r.hist, r.ledger = seq, book, book.Commit(from), led
 	return nil
 }
 
 // loadAll loads a new Book with the interactions stored from from on and
-// returns it with the change-log position it is current as of.
-func (r *Runner) loadAll(ctx context.Context, from time.Time) (int64, *cadence.Book, error) {
+// returns it with the change-log position it is current as of; led, when
+// not nil, records them too.
+func (r *Runner) loadAll(ctx context.Context, from time.Time, led *ledger) (int64, *cadence.Book, error) {
 	start := time.Now()
 	book := cadence.NewBook(r.dir, from)
 	n := 0
 	seq, err := r.st.LoadInteractions(ctx, from, func(id int64, in *cadence.Interaction) {
 		book.Put(id, in)
+		if led != nil {
+			led.put(id, in)
+		}
 		n++
 	})
 	if err != nil {
@@ -269,8 +317,10 @@ func (r *Runner) readChanges(ctx context.Context) error {
 	seq, err := r.st.ScanChanges(ctx, r.seq, func(id int64, in *cadence.Interaction) {
 		if in == nil {
 			r.book.Delete(id)
+			r.ledger.delete(id)
 		} else {
 			r.book.Put(id, in)
+			r.ledger.put(id, in)
 		}
 		n++
 	})

@@ -48,7 +48,7 @@ type Source struct {
 	acct      config.Account
 	sync      config.Sync
 	defaultTZ *time.Location
-	st        *store.Store
+	st        Store
 	log       *zap.Logger
 	hc        *http.Client
 	base      *url.URL
@@ -65,7 +65,7 @@ type Source struct {
 
 // New returns the source of acct's calendars. acct.CalDAV must be set;
 // defaultTZ places floating times and all-day events (nil means UTC).
-func New(acct config.Account, sync config.Sync, defaultTZ *time.Location, st *store.Store, log *zap.Logger) (*Source, error) {
+func New(acct config.Account, sync config.Sync, defaultTZ *time.Location, st Store, log *zap.Logger) (*Source, error) {
 	if acct.CalDAV == nil {
 		return nil, fmt.Errorf("account %s has no caldav settings", acct.Name)
 	}

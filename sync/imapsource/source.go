@@ -27,7 +27,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/touchbase/touchbase/config"
-	"github.com/touchbase/touchbase/store"
 )
 
 // Log field keys.
@@ -47,7 +46,7 @@ type Source struct {
 	acct config.Account
 	imap config.IMAP
 	sync config.Sync
-	st   *store.Store
+	st   Store
 	log  *zap.Logger
 	tls  *tls.Config
 	now  func() time.Time
@@ -70,7 +69,7 @@ const keepFor = 10 * time.Minute
 // the source's logger (the caller names the source in it). New reads the
 // TLS CA file but neither connects nor touches the store, which may be nil
 // when the source is only Checked.
-func New(acct config.Account, sync config.Sync, st *store.Store, log *zap.Logger) (*Source, error) {
+func New(acct config.Account, sync config.Sync, st Store, log *zap.Logger) (*Source, error) {
 	if acct.IMAP == nil {
 		return nil, fmt.Errorf("account %s: no imap settings", acct.Name)
 	}
