@@ -40,6 +40,10 @@ type Store struct {
 	db  *sql.DB // the one writer; reads inside a write transaction use it too
 	rdb *sql.DB // read-only connections, for reads outside a transaction
 	now func() time.Time
+
+	ckpt     *sql.DB       // the checkpointer's own connection
+	stopCkpt chan struct{} // closed by Close
+	ckptDone chan struct{} // closed when the checkpointer has stopped
 }
 
 // readConns is the size of the read pool: the evaluation's load, the
@@ -61,6 +65,8 @@ func open(ctx context.Context, dir string, target int) (*Store, error) {
 	path := filepath.Join(dir, FileName)
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate" +
+		// Commits do not checkpoint (see checkpoint).
+		"&_pragma=wal_autocheckpoint(0)" +
 		// Sorts and index builds in memory, and a 32 MiB page cache: a
 		// large first IMAP sync writes 15-25% faster.
 		"&_pragma=temp_store(MEMORY)&_pragma=cache_size(-32768)"
@@ -98,7 +104,39 @@ func open(ctx context.Context, dir string, target int) (*Store, error) {
 	}
 	s.rdb.SetMaxOpenConns(readConns)
 	s.rdb.SetMaxIdleConns(readConns)
+	if s.ckpt, err = sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)"); err != nil {
+		s.rdb.Close()
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	s.ckpt.SetMaxOpenConns(1)
+	s.stopCkpt, s.ckptDone = make(chan struct{}), make(chan struct{})
+	go s.checkpoint()
 	return s, nil
+}
+
+// checkpointEvery is how often the WAL is copied back into the database.
+const checkpointEvery = time.Second
+
+// checkpoint copies the WAL back into the database every checkpointEvery,
+// on a connection of its own, until Close. SQLite's automatic checkpoint
+// runs inside the commit that crosses its threshold, and while readers
+// keep the WAL from being reset it ran in commit after commit: a sync's
+// commit paid for copying and syncing pages beside every long read.
+// PASSIVE never waits for readers or the writer; what it cannot copy yet
+// is copied by a later run.
+func (s *Store) checkpoint() {
+	defer close(s.ckptDone)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopCkpt:
+			return
+		case <-t.C:
+			_, _ = s.ckpt.Exec("PRAGMA wal_checkpoint(PASSIVE)") // best effort: the next run retries
+		}
+	}
 }
 
 // isBusy says whether err is SQLite's SQLITE_BUSY (any extended code).
@@ -107,8 +145,13 @@ func isBusy(err error) bool {
 	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return errors.Join(s.rdb.Close(), s.db.Close()) }
+// Close stops the checkpointer and closes the database; the last
+// connection to close checkpoints what is left.
+func (s *Store) Close() error {
+	close(s.stopCkpt)
+	<-s.ckptDone
+	return errors.Join(s.ckpt.Close(), s.rdb.Close(), s.db.Close())
+}
 
 type migration struct {
 	version int
