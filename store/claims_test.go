@@ -146,3 +146,38 @@ func TestClaimWithNothingDueTakesNoWriteLock(t *testing.T) {
 		t.Fatalf("ClaimDue with nothing due, writer busy = %v, %v; want nothing, without waiting", claimedIDs(got), err)
 	}
 }
+
+// A store that found nothing due answers later passes from the outbox's
+// version, and still sees at once what another process enqueues, and
+// what becomes due with time.
+func TestNothingDueIsRememberedUntilTheOutboxMoves(t *testing.T) {
+	dir := t.TempDir()
+	a, err := Open(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := t.Context()
+	enqueueTo(t, a, []string{"h1"}, customerEvent("a", "c1", 0), customerEvent("a2", "c1", time.Second))
+	backOff(t, a, "a", "h1", t0.Add(time.Hour))
+	now := t0.Add(time.Minute)
+	for i := range 2 {
+		if got, err := a.ClaimDue(ctx, now, "A", []string{"h1"}, time.Minute, 10); err != nil || len(got) != 0 {
+			t.Fatalf("pass %d: claimed %v, %v; want nothing (a backs off, a2 waits behind it)", i, claimedIDs(got), err)
+		}
+	}
+	enqueueTo(t, b, []string{"h1"}, customerEvent("b", "c2", 0))
+	got, err := a.ClaimDue(ctx, now, "A", []string{"h1"}, time.Minute, 10)
+	if err != nil || !slices.Equal(claimedIDs(got), []string{"b@h1"}) {
+		t.Fatalf("after another process enqueued b: claimed %v, %v; want b", claimedIDs(got), err)
+	}
+	got, err = a.ClaimDue(ctx, t0.Add(time.Hour), "A", []string{"h1"}, time.Minute, 10)
+	if err != nil || !slices.Equal(claimedIDs(got), []string{"a@h1", "b@h1", "a2@h1"}) {
+		t.Fatalf("an hour later: claimed %v, %v; want a, b (its claim ended) and a2", claimedIDs(got), err)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"strings"
 	"time"
 )
 
@@ -135,24 +137,19 @@ func dueArgs(now time.Time, endpoints []string) []any {
 // then — at-least-once, with the same event ID.
 //
 // A pass with nothing due is the common case: it is answered by a read on
-// the read pool, and the write lock is taken only when something is due.
+// the read pool (see quietOutbox), and the write lock is taken only when
+// something is due.
 // The claim itself is one UPDATE that re-checks every condition, so two
 // dispatchers (processes) racing for the same delivery never both get it.
 func (s *Store) ClaimDue(ctx context.Context, now time.Time, owner string, endpoints []string, lease time.Duration, limit int) ([]Claimed, error) {
 	if len(endpoints) == 0 || limit <= 0 {
 		return nil, nil
 	}
-	var one int
-	err := s.rdb.QueryRowContext(ctx, `SELECT 1 FROM deliveries d WHERE `+dueWhere(len(endpoints))+` LIMIT 1`,
-		dueArgs(now, endpoints)...).Scan(&one)
-	switch {
-	case err == sql.ErrNoRows:
-		return nil, nil
-	case err != nil:
-		return nil, fmt.Errorf("find due deliveries: %w", err)
+	if quiet, err := s.quietOutbox(ctx, now, endpoints); err != nil || quiet {
+		return nil, err
 	}
 	var out []Claimed
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
 		args := append([]any{owner, ms(now.Add(lease))}, dueArgs(now, endpoints)...)
 		rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET claimed_by = ?, claim_until = ?
 			WHERE id IN (SELECT d.id FROM deliveries d WHERE `+dueWhere(len(endpoints))+`
@@ -183,6 +180,59 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, owner string, endpo
 		return nil, fmt.Errorf("claim due deliveries: %w", err)
 	}
 	return out, nil
+}
+
+// quiet says that nothing was due for a list of endpoints as of an
+// outbox version, and that nothing can become due before until (Unix ms)
+// unless the outbox changes.
+type quiet struct {
+	version   int64
+	endpoints string
+	until     int64
+}
+
+// quietOutbox reports whether nothing is due at now for endpoints, by a
+// read: the outbox's version when it has not moved since a pass found
+// nothing due and until has not come (one row), else the due query. A
+// backlog waiting behind a dead receiver thus costs one row per pass,
+// not a look at every waiting delivery.
+func (s *Store) quietOutbox(ctx context.Context, now time.Time, endpoints []string) (bool, error) {
+	var version int64
+	if err := s.rdb.QueryRowContext(ctx, `SELECT version FROM outbox_version WHERE id = 1`).Scan(&version); err != nil {
+		return false, fmt.Errorf("read outbox version: %w", err)
+	}
+	key := strings.Join(endpoints, "\x00")
+	if q := s.quiet.Load(); q != nil && q.version == version && q.endpoints == key && ms(now) < q.until {
+		return true, nil
+	}
+	var one int
+	err := s.rdb.QueryRowContext(ctx, `SELECT 1 FROM deliveries d WHERE `+dueWhere(len(endpoints))+` LIMIT 1`,
+		dueArgs(now, endpoints)...).Scan(&one)
+	switch {
+	case err == nil:
+		return false, nil
+	case err != sql.ErrNoRows:
+		return false, fmt.Errorf("find due deliveries: %w", err)
+	}
+	// Nothing is due: the earliest a waiting or claimed delivery becomes
+	// due is the earliest anything can (one waiting behind another becomes
+	// claimable when that one does).
+	args := make([]any, 0, len(endpoints)+2)
+	for _, ep := range endpoints {
+		args = append(args, ep)
+	}
+	var until int64
+	err = s.rdb.QueryRowContext(ctx, `SELECT COALESCE(MIN(CASE WHEN next_attempt_at > claim_until THEN next_attempt_at ELSE claim_until END), 0)
+		FROM deliveries WHERE state = 'pending' AND endpoint IN (`+placeholders(len(endpoints))+`)
+		AND (next_attempt_at > ? OR claim_until > ?)`, append(args, ms(now), ms(now))...).Scan(&until)
+	if err != nil {
+		return false, fmt.Errorf("find next due delivery: %w", err)
+	}
+	if until == 0 {
+		until = math.MaxInt64
+	}
+	s.quiet.Store(&quiet{version: version, endpoints: key, until: until})
+	return true, nil
 }
 
 // claimedRows reads the deliveries ids with their events, oldest first.

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite" // registers the "sqlite" driver
@@ -40,6 +41,8 @@ type Store struct {
 	db  *sql.DB // the one writer; reads inside a write transaction use it too
 	rdb *sql.DB // read-only connections, for reads outside a transaction
 	now func() time.Time
+
+	quiet atomic.Pointer[quiet] // the outbox found with nothing due (quietOutbox)
 
 	ckpt     *sql.DB       // the checkpointer's own connection
 	stopCkpt chan struct{} // closed by Close

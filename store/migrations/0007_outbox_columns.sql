@@ -58,3 +58,34 @@ INSERT INTO source_failures (source, failing_since, event_id, announced_at)
 
 -- Events by age: retention deletes those no delivery refers to any more.
 CREATE INDEX events_created ON events (created_at);
+
+-- A counter every change to the outbox moves (deliveries written,
+-- endpoints disabled or enabled): a dispatcher that found nothing due,
+-- and until when nothing can become due, asks this one row on its next
+-- passes instead of the due query, until it moves. Kept by triggers, so
+-- every writer is covered without knowing about it.
+CREATE TABLE outbox_version (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+);
+INSERT INTO outbox_version (id, version) VALUES (1, 0);
+CREATE TRIGGER deliveries_version_insert AFTER INSERT ON deliveries
+BEGIN
+    UPDATE outbox_version SET version = version + 1 WHERE id = 1;
+END;
+CREATE TRIGGER deliveries_version_update AFTER UPDATE ON deliveries
+BEGIN
+    UPDATE outbox_version SET version = version + 1 WHERE id = 1;
+END;
+CREATE TRIGGER deliveries_version_delete AFTER DELETE ON deliveries
+BEGIN
+    UPDATE outbox_version SET version = version + 1 WHERE id = 1;
+END;
+CREATE TRIGGER endpoints_version_insert AFTER INSERT ON endpoints
+BEGIN
+    UPDATE outbox_version SET version = version + 1 WHERE id = 1;
+END;
+CREATE TRIGGER endpoints_version_update AFTER UPDATE ON endpoints
+BEGIN
+    UPDATE outbox_version SET version = version + 1 WHERE id = 1;
+END;
