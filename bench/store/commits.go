@@ -39,11 +39,11 @@ func benchCommits(ctx context.Context, dir string, o options) error {
 		return err
 	}
 	defer st.Close()
-	next := 0
+	next, run := 0, time.Now().UnixNano() // keys new to the store, also when it is reused
 	commit := func() (time.Duration, error) {
 		mails := make([]cadence.Interaction, o.batch)
 		for i := range mails {
-			id := fmt.Sprintf("new-%d@%s", next, customerDomain(next%o.customers))
+			id := fmt.Sprintf("new-%d-%d@%s", run, next, customerDomain(next%o.customers))
 			mails[i] = cadence.Interaction{Key: cadence.MailKey(id), Kind: cadence.Email, At: seedNow.Add(-time.Duration(next) * time.Second),
 				Subject: "New mail", Sender: "p1@" + customerDomain(next%o.customers), Account: "alice", MessageID: id,
 				Participants: []cadence.Participant{{Address: "alice@us.example", Role: cadence.To}, {Address: "p1@" + customerDomain(next%o.customers), Role: cadence.From}}}

@@ -62,6 +62,9 @@ func benchDispatch(ctx context.Context, dir string, o options) error {
 	}
 	fmt.Printf("dispatcher pass, %d pending, none due, write lock held elsewhere: %s\n", o.deliveries, percentiles(passes))
 	fmt.Printf("  write-lock time per pass: 0 (no pass waited for the lock held meanwhile)\n")
+	if o.legacyPasses == 0 {
+		return nil
+	}
 	legacy, err := legacyClaims(ctx, db, o.legacyPasses)
 	if err != nil {
 		return err

@@ -34,6 +34,7 @@ import (
 type options struct {
 	interactions, customers, commits, batch, deliveries, passes, legacyPasses int
 	dir                                                                       string
+	reuse                                                                     bool
 }
 
 func main() {
@@ -46,6 +47,7 @@ func main() {
 	flag.IntVar(&o.passes, "passes", 200, "dispatcher passes timed")
 	flag.IntVar(&o.legacyPasses, "legacy-passes", 1, "passes of the claim before issue 10 timed (seconds each at 10k deliveries)")
 	flag.StringVar(&o.dir, "dir", "", "keep the store here (default: a temporary directory, removed)")
+	flag.BoolVar(&o.reuse, "reuse", false, "with -dir: use the store seeded there by an earlier run")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -66,10 +68,15 @@ func run(ctx context.Context, o options) error {
 	fmt.Printf("store bench: %d interactions, %d customers, %d deliveries, %d CPUs\n",
 		o.interactions, o.customers, o.deliveries, runtime.NumCPU())
 	start := time.Now()
-	if err := seed(ctx, dir, o); err != nil {
-		return fmt.Errorf("seed: %w", err)
+	if !o.reuse {
+		if err := seed(ctx, dir, o); err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
 	}
-	fi, _ := os.Stat(filepath.Join(dir, "touchbase.db"))
+	fi, err := os.Stat(filepath.Join(dir, "touchbase.db"))
+	if err != nil {
+		return err
+	}
 	fmt.Printf("seeded in %s (%d MiB)\n", time.Since(start).Round(time.Millisecond), fi.Size()>>20)
 	if err := benchCommits(ctx, dir, o); err != nil {
 		return fmt.Errorf("commits: %w", err)
