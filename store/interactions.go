@@ -143,7 +143,8 @@ var ErrChangesPruned = errors.New("interaction change log pruned past the positi
 // It reads only what evaluation needs: Key, Kind, At, End, Subject, Sender,
 // InReplyTo, References and the participants' Address, Role and PartStat.
 // fn gets the same *Interaction each time, overwritten: it copies what it
-// keeps. fn must not use the store, whose one connection the scan holds.
+// keeps. The scan holds one connection of the read pool, and never the
+// writer's: syncs commit while it runs.
 func (s *Store) LoadInteractions(ctx context.Context, since time.Time, fn func(id int64, in *cadence.Interaction)) (int64, error) {
 	// The position is read first: rows written meanwhile are read now and
 	// again next time, which is harmless; none is missed.

@@ -105,8 +105,8 @@ type Claimed struct {
 	OrderKey string
 }
 
-// dueWhere selects the deliveries d a claim may take at a time (bound
-// twice, then the endpoints): pending, due, not claimed (or claimed by
+// dueWhere selects the deliveries d a claim may take at a time (its
+// arguments are dueArgs): pending, due, not claimed (or claimed by
 // one whose claim ended), to an enabled endpoint, and not overtaking an
 // earlier pending delivery with the same endpoint and order key that is
 // waiting or claimed. Portable SQL over columns and indexes
