@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -35,6 +36,7 @@ type options struct {
 	interactions, customers, commits, batch, deliveries, passes, legacyPasses int
 	dir                                                                       string
 	reuse                                                                     bool
+	phases                                                                    string
 }
 
 func main() {
@@ -48,6 +50,7 @@ func main() {
 	flag.IntVar(&o.legacyPasses, "legacy-passes", 1, "passes of the claim before issue 10 timed (seconds each at 10k deliveries)")
 	flag.StringVar(&o.dir, "dir", "", "keep the store here (default: a temporary directory, removed)")
 	flag.BoolVar(&o.reuse, "reuse", false, "with -dir: use the store seeded there by an earlier run")
+	flag.StringVar(&o.phases, "phases", "commits,dispatch", "the phases to run")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -78,11 +81,15 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	fmt.Printf("seeded in %s (%d MiB)\n", time.Since(start).Round(time.Millisecond), fi.Size()>>20)
-	if err := benchCommits(ctx, dir, o); err != nil {
-		return fmt.Errorf("commits: %w", err)
+	if strings.Contains(o.phases, "commits") {
+		if err := benchCommits(ctx, dir, o); err != nil {
+			return fmt.Errorf("commits: %w", err)
+		}
 	}
-	if err := benchDispatch(ctx, dir, o); err != nil {
-		return fmt.Errorf("dispatch: %w", err)
+	if strings.Contains(o.phases, "dispatch") {
+		if err := benchDispatch(ctx, dir, o); err != nil {
+			return fmt.Errorf("dispatch: %w", err)
+		}
 	}
 	return nil
 }
