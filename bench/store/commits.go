@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"runtime"
 	"sync"
@@ -53,11 +54,16 @@ func benchCommits(ctx context.Context, dir string, o options) error {
 		_, err := st.SaveMail(ctx, "alice", "INBOX", mails, store.FolderState{UIDValidity: 1, UIDNext: uint32(next + 1)})
 		return time.Since(start), err
 	}
-	alone, err := timeCommits(o.commits, commit)
+	var spinAlone, spinBusy []time.Duration
+	alone, err := timeCommits(o.commits, func() (time.Duration, error) {
+		spinAlone = append(spinAlone, spin())
+		return commit()
+	})
 	if err != nil {
 		return err
 	}
 	fmt.Printf("commit of %d mails, alone:                         %s\n", o.batch, percentiles(alone))
+	fmt.Printf("  CPU yardstick (hashing 8 MiB), alone:           %s\n", percentiles(spinAlone))
 
 	// A full load first, to see what it costs on its own and what the
 	// runner keeps.
@@ -79,7 +85,10 @@ func benchCommits(ctx context.Context, dir string, o options) error {
 	r = nil
 
 	loads, queries, stop, wait := readers(ctx, st, cfg)
-	busy, err := timeCommits(o.commits, commit)
+	busy, err := timeCommits(o.commits, func() (time.Duration, error) {
+		spinBusy = append(spinBusy, spin())
+		return commit()
+	})
 	stop()
 	if werr := wait(); err == nil {
 		err = werr
@@ -88,8 +97,22 @@ func benchCommits(ctx context.Context, dir string, o options) error {
 		return err
 	}
 	fmt.Printf("commit of %d mails, beside a full load + 10 CLI queries: %s\n", o.batch, percentiles(busy))
-	fmt.Printf("  meanwhile: %d full loads (%s), %d CLI queries\n", len(*loads), percentiles(*loads), queries.Load())
+	fmt.Printf("  CPU yardstick (hashing 8 MiB), beside them:     %s\n", percentiles(spinBusy))
+	fmt.Printf("  meanwhile: %d full loads done (%s), %d CLI queries\n", len(*loads), percentiles(*loads), queries.Load())
 	return nil
+}
+
+// spin times a fixed amount of CPU work that touches no store: how much
+// slower it gets beside the readers is what the CPU's sharing alone costs.
+func spin() time.Duration {
+	start := time.Now()
+	h := sha256.New()
+	buf := make([]byte, 64<<10)
+	for range 128 {
+		h.Write(buf)
+	}
+	h.Sum(nil)
+	return time.Since(start)
 }
 
 // timeCommits runs commit n times, 100 ms apart.
