@@ -172,7 +172,13 @@ func TestNothingDueIsRememberedUntilTheOutboxMoves(t *testing.T) {
 			t.Fatalf("pass %d: claimed %v, %v; want nothing (a backs off, a2 waits behind it)", i, claimedIDs(got), err)
 		}
 	}
+	if c, err := a.QueueCounts(ctx); err != nil || c["h1"].Pending != 2 {
+		t.Fatalf("queue counts = %v, %v; want 2 pending", c, err)
+	}
 	enqueueTo(t, b, []string{"h1"}, customerEvent("b", "c2", 0))
+	if c, err := a.QueueCounts(ctx); err != nil || c["h1"].Pending != 3 {
+		t.Fatalf("queue counts after another process enqueued = %v, %v; want 3 pending", c, err)
+	}
 	got, err := a.ClaimDue(ctx, now, "A", []string{"h1"}, time.Minute, 10)
 	if err != nil || !slices.Equal(claimedIDs(got), []string{"b@h1"}) {
 		t.Fatalf("after another process enqueued b: claimed %v, %v; want b", claimedIDs(got), err)

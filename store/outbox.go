@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"strings"
 	"time"
@@ -197,16 +198,16 @@ type quiet struct {
 // backlog waiting behind a dead receiver thus costs one row per pass,
 // not a look at every waiting delivery.
 func (s *Store) quietOutbox(ctx context.Context, now time.Time, endpoints []string) (bool, error) {
-	var version int64
-	if err := s.rdb.QueryRowContext(ctx, `SELECT version FROM outbox_version WHERE id = 1`).Scan(&version); err != nil {
-		return false, fmt.Errorf("read outbox version: %w", err)
+	version, err := s.outboxVersion(ctx)
+	if err != nil {
+		return false, err
 	}
 	key := strings.Join(endpoints, "\x00")
 	if q := s.quiet.Load(); q != nil && q.version == version && q.endpoints == key && ms(now) < q.until {
 		return true, nil
 	}
 	var one int
-	err := s.rdb.QueryRowContext(ctx, `SELECT 1 FROM deliveries d WHERE `+dueWhere(len(endpoints))+` LIMIT 1`,
+	err = s.rdb.QueryRowContext(ctx, `SELECT 1 FROM deliveries d WHERE `+dueWhere(len(endpoints))+` LIMIT 1`,
 		dueArgs(now, endpoints)...).Scan(&one)
 	switch {
 	case err == nil:
@@ -233,6 +234,15 @@ func (s *Store) quietOutbox(ctx context.Context, now time.Time, endpoints []stri
 	}
 	s.quiet.Store(&quiet{version: version, endpoints: key, until: until})
 	return true, nil
+}
+
+// outboxVersion reads the counter every change to the outbox moves.
+func (s *Store) outboxVersion(ctx context.Context) (int64, error) {
+	var version int64
+	if err := s.rdb.QueryRowContext(ctx, `SELECT version FROM outbox_version WHERE id = 1`).Scan(&version); err != nil {
+		return 0, fmt.Errorf("read outbox version: %w", err)
+	}
+	return version, nil
 }
 
 // claimedRows reads the deliveries ids with their events, oldest first.
@@ -562,9 +572,32 @@ type EndpointCounts struct {
 	LastError     string
 }
 
-// QueueCounts returns the pending and failed deliveries per endpoint name
-// (index-only; cheap enough for every dispatcher pass).
+// QueueCounts returns the pending and failed deliveries per endpoint name:
+// counted from an index when the outbox has moved since the last call,
+// else the counts then (one row read), so every dispatcher pass can ask.
 func (s *Store) QueueCounts(ctx context.Context) (map[string]EndpointCounts, error) {
+	version, err := s.outboxVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if c := s.counts.Load(); c != nil && c.version == version {
+		return maps.Clone(c.counts), nil
+	}
+	out, err := s.countQueue(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.counts.Store(&queueCounts{version: version, counts: maps.Clone(out)})
+	return out, nil
+}
+
+// queueCounts are QueueCounts as of an outbox version.
+type queueCounts struct {
+	version int64
+	counts  map[string]EndpointCounts
+}
+
+func (s *Store) countQueue(ctx context.Context) (map[string]EndpointCounts, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT endpoint, state, COUNT(*) FROM deliveries
 		WHERE state IN ('pending', 'failed') GROUP BY endpoint, state`)
 	if err != nil {

@@ -42,7 +42,8 @@ type Store struct {
 	rdb *sql.DB // read-only connections, for reads outside a transaction
 	now func() time.Time
 
-	quiet atomic.Pointer[quiet] // the outbox found with nothing due (quietOutbox)
+	quiet  atomic.Pointer[quiet]       // the outbox found with nothing due (quietOutbox)
+	counts atomic.Pointer[queueCounts] // the last QueueCounts
 
 	ckpt     *sql.DB       // the checkpointer's own connection
 	stopCkpt chan struct{} // closed by Close

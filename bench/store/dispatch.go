@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -30,7 +31,8 @@ func benchDispatch(ctx context.Context, dir string, o options) error {
 		return err
 	}
 	hook := config.Webhook{Name: "crm", URL: "http://127.0.0.1:9/dead", Secrets: []config.Secret{{File: secret}}}
-	d, err := webhooks.New([]config.Webhook{hook}, st, zap.NewNop(), nil, webhooks.WithClock(func() time.Time { return seedNow }))
+	out := &claimCounter{Store: st}
+	d, err := webhooks.New([]config.Webhook{hook}, out, zap.NewNop(), nil, webhooks.WithClock(func() time.Time { return seedNow }))
 	if err != nil {
 		return err
 	}
@@ -60,6 +62,9 @@ func benchDispatch(ctx context.Context, dir string, o options) error {
 	if err := lock.Rollback(); err != nil {
 		return err
 	}
+	if n := out.asked.Load(); n != int64(o.passes) {
+		return fmt.Errorf("%d of %d passes asked the store for due deliveries of the endpoint; want every one", n, o.passes)
+	}
 	fmt.Printf("dispatcher pass, %d pending, none due, write lock held elsewhere: %s\n", o.deliveries, percentiles(passes))
 	fmt.Printf("  write-lock time per pass: 0 (no pass waited for the lock held meanwhile)\n")
 	if o.legacyPasses == 0 {
@@ -71,6 +76,21 @@ func benchDispatch(ctx context.Context, dir string, o options) error {
 	}
 	fmt.Printf("the claim before issue 10 (json_extract, under BEGIN IMMEDIATE), write lock held: %s\n", percentiles(legacy))
 	return nil
+}
+
+// claimCounter counts the passes that asked for due deliveries of at
+// least one endpoint: a pass whose endpoint's secret failed to load would
+// ask nothing and look fast.
+type claimCounter struct {
+	*store.Store
+	asked atomic.Int64
+}
+
+func (c *claimCounter) ClaimDue(ctx context.Context, now time.Time, owner string, endpoints []string, lease time.Duration, limit int) ([]store.Claimed, error) {
+	if len(endpoints) > 0 {
+		c.asked.Add(1)
+	}
+	return c.Store.ClaimDue(ctx, now, owner, endpoints, lease, limit)
 }
 
 // legacyOrderKey is the order key as the store computed it before issue
