@@ -58,8 +58,34 @@ func (b *builder) build(r rawConfig) *Config {
 	if c.Store == StorePostgres && c.Postgres.DSNFile == "" {
 		b.p.add("postgres.dsn_file", "required when store is postgres")
 	}
+	c.Retention = b.retention(r.Retention, c)
 	return c
 }
+
+// retention reads `retention:`; c must have its customers, whose
+// commitments decide how long interactions must stay.
+func (b *builder) retention(r rawRetention, c *Config) Retention {
+	or := func(key, s string, def time.Duration) time.Duration {
+		if s == "" {
+			return def
+		}
+		return b.positiveDuration(key, s)
+	}
+	ret := Retention{
+		Delivered:      or("retention.delivered", r.Delivered, DefaultRetainDelivered),
+		Failed:         or("retention.failed", r.Failed, DefaultRetainFailed),
+		ResolvedAlerts: or("retention.resolved_alerts", r.ResolvedAlerts, DefaultRetainResolvedAlerts),
+		Interactions:   or("retention.interactions", r.Interactions, 0),
+	}
+	if need := c.HistoryWindow(); ret.Interactions > 0 && ret.Interactions < need {
+		b.p.warn("retention.interactions", "%s is shorter than evaluation reads back (%s, from sync.backfill and the longest commitment): %s is kept",
+			r.Interactions, days(need), days(need))
+	}
+	return ret
+}
+
+// days formats a whole number of days as "Nd".
+func days(d time.Duration) string { return strconv.Itoa(int(d/(24*time.Hour))) + "d" }
 
 func (b *builder) store(s string) string {
 	switch s {

@@ -30,11 +30,12 @@ type Config struct {
 	// (`touchbase check --effective`).
 	Origins map[string][]string
 	// Policies by name, as declared (for `check` and `suggest`).
-	Policies map[string]cadence.Commitment
-	Webhooks []Webhook
-	Alerting cadence.Alerting
-	Cluster  Cluster
-	LogLevel string // "debug", "info" (default), "warn", "error"
+	Policies  map[string]cadence.Commitment
+	Webhooks  []Webhook
+	Alerting  cadence.Alerting
+	Cluster   Cluster
+	Retention Retention
+	LogLevel  string // "debug", "info" (default), "warn", "error"
 	// Holidays is the country (ISO 3166 code, like "SE") whose public
 	// holidays business days skip, for customers that name none; "" or
 	// "none" for no country.
@@ -100,6 +101,48 @@ const DefaultLeaseDuration = 30 * time.Second
 // MinLeaseDuration is the shortest cluster.lease_duration: a lease is
 // renewed every third of it, and a renewal is a write to the store.
 const MinLeaseDuration = time.Second
+
+// Retention is how long the store keeps what is finished. The daemon
+// deletes older rows in small batches; nothing evaluation reads is ever
+// deleted (see InteractionsKept).
+type Retention struct {
+	Delivered      time.Duration // delivered webhook deliveries and their attempt logs; default 30d
+	Failed         time.Duration // failed deliveries (replayable until then); default 90d
+	ResolvedAlerts time.Duration // resolved alerts; default 365d
+	Interactions   time.Duration // 0 (the default): as long as evaluation needs
+}
+
+// Retention defaults.
+const (
+	DefaultRetainDelivered      = 30 * 24 * time.Hour
+	DefaultRetainFailed         = 90 * 24 * time.Hour
+	DefaultRetainResolvedAlerts = 365 * 24 * time.Hour
+)
+
+// minHistoryWindow is how far back evaluation reads interactions at
+// least: a year of `per: year` and rolling windows, plus a margin.
+const minHistoryWindow = 400 * 24 * time.Hour
+
+// HistoryWindow is how far back evaluation reads interactions: the
+// backfill, at least 400 days (a year of `per: year` and rolling windows,
+// plus a margin), and twice the longest span of any commitment.
+func (c *Config) HistoryWindow() time.Duration {
+	w := max(c.Sync.Backfill.Approx(), minHistoryWindow)
+	for _, cu := range c.Customers {
+		for _, cm := range cu.Commitments {
+			for _, sp := range []cadence.Span{cm.Every, cm.Within, cm.Window, cm.Before} {
+				w = max(w, 2*sp.Approx())
+			}
+		}
+	}
+	return w
+}
+
+// InteractionsKept is how long interactions are kept: retention.interactions,
+// but never less than HistoryWindow.
+func (c *Config) InteractionsKept() time.Duration {
+	return max(c.Retention.Interactions, c.HistoryWindow())
+}
 
 // Account is one person's mailbox and/or calendar.
 type Account struct {

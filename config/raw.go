@@ -16,10 +16,11 @@ type rawConfig struct {
 	Holidays        string      `mapstructure:"holidays"`
 	ExtraHolidays   []rawDate   `mapstructure:"extra_holidays"`
 
-	Listen   rawListen   `mapstructure:"listen"`
-	Sync     rawSync     `mapstructure:"sync"`
-	Alerting rawAlerting `mapstructure:"alerting"`
-	Cluster  rawCluster  `mapstructure:"cluster"`
+	Listen    rawListen    `mapstructure:"listen"`
+	Sync      rawSync      `mapstructure:"sync"`
+	Alerting  rawAlerting  `mapstructure:"alerting"`
+	Cluster   rawCluster   `mapstructure:"cluster"`
+	Retention rawRetention `mapstructure:"retention"`
 
 	Accounts  []rawAccount         `mapstructure:"accounts"`
 	Customers []rawCustomer        `mapstructure:"customers"`
@@ -55,6 +56,13 @@ type rawSync struct {
 type rawCluster struct {
 	Enabled       bool   `mapstructure:"enabled"`
 	LeaseDuration string `mapstructure:"lease_duration"`
+}
+
+type rawRetention struct {
+	Delivered      string `mapstructure:"delivered"`
+	Failed         string `mapstructure:"failed"`
+	ResolvedAlerts string `mapstructure:"resolved_alerts"`
+	Interactions   string `mapstructure:"interactions"`
 }
 
 type rawAlerting struct {

@@ -31,6 +31,9 @@ func (c *Config) Summary() string {
 	fmt.Fprintf(&b, "customers: %d\n", len(c.Customers))
 	fmt.Fprintf(&b, "policies:  %d\n", len(c.Policies))
 	fmt.Fprintf(&b, "webhooks:  %d\n", len(c.Webhooks))
+	r := c.Retention
+	fmt.Fprintf(&b, "retention: delivered %s, failed %s, resolved alerts %s, interactions %s\n",
+		days(r.Delivered), days(r.Failed), days(r.ResolvedAlerts), days(c.InteractionsKept()))
 	return b.String()
 }
 

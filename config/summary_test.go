@@ -16,6 +16,7 @@ func TestSummary(t *testing.T) {
 		"customers: 3\n",
 		"policies:  8\n",
 		"webhooks:  2\n",
+		"retention: delivered 30d, failed 90d, resolved alerts 365d, interactions 400d\n",
 		"data dir:  /var/lib/touchbase\n",
 		"store:     sqlite\n",
 		"config:    " + c.Path + "\n",

@@ -12,7 +12,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/touchbase/touchbase/cadence"
-	"github.com/touchbase/touchbase/store"
 )
 
 // metrics are the daemon's Prometheus metrics, registered once per Daemon
@@ -28,7 +27,7 @@ type metrics struct {
 	leasesHeld   *prometheus.GaugeVec
 }
 
-func newMetrics(reg prometheus.Registerer, version string, st *store.Store, log *zap.Logger) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, version string, st Store, log *zap.Logger) (*metrics, error) {
 	m := &metrics{
 		syncs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "touchbase_source_syncs_total", Help: "Sync passes attempted, by source.",

@@ -18,6 +18,10 @@ import (
 	"github.com/touchbase/touchbase/store"
 )
 
+// changeStats are the Sync stats that mean the store changed, so
+// commitments need evaluating again.
+var changeStats = []string{"stored", "updated", "deleted"}
+
 // Scheduling constants.
 const (
 	backoffMin    = 5 * time.Second // first retry after a failed sync or watch
@@ -33,11 +37,14 @@ const (
 	syncStuckAfter   = 2 * time.Hour    // a first backfill of a large mailbox is slow
 	stepStuckAfter   = 10 * time.Minute // one evaluation or delivery pass
 	shutdownWait     = 8 * time.Second  // SIGTERM must exit within 10 s
+	// Retention runs a while after start (not among the first syncs),
+	// then a few times a day, deleting in batches with pauses between.
+	retainFirst      = 10 * time.Minute
+	retainEvery      = 6 * time.Hour
+	retainBatch      = 1000
+	retainPause      = 20 * time.Millisecond
+	retainStuckAfter = time.Hour
 )
-
-// changeStats are the Sync stats that mean the store changed, so
-// commitments need evaluating again.
-var changeStats = []string{"stored", "updated", "deleted"}
 
 // runner runs one Plan: a sync loop per source (plus a watch loop for
 // watchers when sync.idle is on), one evaluation loop and one delivery
@@ -46,7 +53,7 @@ var changeStats = []string{"stored", "updated", "deleted"}
 type runner struct {
 	plan   *Plan
 	cfg    *config.Config
-	st     *store.Store
+	st     Store
 	m      *metrics
 	log    *zap.Logger
 	now    func() time.Time
@@ -71,7 +78,7 @@ func (d *Daemon) newRunner(snap *snapshot) *runner {
 	return r
 }
 
-func newRunner(plan *Plan, cfg *config.Config, st *store.Store, m *metrics, log *zap.Logger, now func() time.Time) *runner {
+func newRunner(plan *Plan, cfg *config.Config, st Store, m *metrics, log *zap.Logger, now func() time.Time) *runner {
 	m.present(plan.Sources)
 	return &runner{
 		plan: plan, cfg: cfg, st: st, m: m, log: log, now: now,
@@ -101,6 +108,8 @@ func (r *runner) start(ctx context.Context) {
 		w := r.worker("deliver", stepStuckAfter)
 		wg.Go(func() { r.deliverLoop(ctx, w) })
 	}
+	w := r.worker("retention", retainStuckAfter)
+	wg.Go(func() { r.retainLoop(ctx, w) })
 	go func() {
 		wg.Wait()
 		r.closeSources()
@@ -205,6 +214,9 @@ func (r *runner) once(ctx context.Context) (PassResult, error) {
 	if res.Deliveries, err = r.deliver(ctx, nil); err != nil {
 		errs = append(errs, err)
 	}
+	if err := r.retain(ctx, nil); err != nil {
+		errs = append(errs, err)
+	}
 	if dl := res.Deliveries; dl.Failed > 0 {
 		errs = append(errs, fmt.Errorf("deliver: %d of %d webhook deliveries failed (endpoints %s; see `touchbase webhooks deliveries`)",
 			dl.Failed, dl.Failed+dl.Sent, strings.Join(dl.FailedEndpoints, ", ")))
@@ -294,6 +306,9 @@ func (r *runner) syncLoop(ctx context.Context, wg *sync.WaitGroup, src Source, w
 			r.log.Warn("sync failed", zap.String(keySource, src.Name()), zap.Error(err),
 				zap.Int(keyFailures, failures), zap.Duration(keyRetryIn, delay))
 		} else {
+			if failures > 0 {
+				signal(r.evalReq) // recovered: evaluation announces it (sync.recovered)
+			}
 			failures = 0
 		}
 		if lease != nil && r.leases.shed(src.Name()) {
@@ -375,13 +390,13 @@ func (r *runner) syncOnce(ctx context.Context, src Source, w *worker) (map[strin
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
 	r.m.syncs.WithLabelValues(name).Inc()
-	// A failed pass may have stored part of its work (whole batches, each
-	// with the sync state covering it): count it and evaluate it.
-	for _, k := range changeStats {
-		if stats[k] > 0 {
-			defer signal(r.evalReq)
-			break
-		}
+	// A pass that stored something (a failed pass may have stored whole
+	// batches, each with the sync state covering it) changes what
+	// commitments see; a failure changes the source's health, which
+	// evaluation judges and announces (sync.failing): evaluate either.
+	// (A success after failures asks too: see syncLoop.)
+	if err != nil || slices.ContainsFunc(changeStats, func(k string) bool { return stats[k] > 0 }) {
+		defer signal(r.evalReq)
 	}
 	if err != nil {
 		r.m.syncFailures.WithLabelValues(name).Inc()
@@ -526,6 +541,56 @@ func (r *runner) deliver(ctx context.Context, w *worker) (Delivered, error) {
 		return dl, fmt.Errorf("deliver: %w", err)
 	}
 	return dl, nil
+}
+
+// retainLoop applies the retention some time after start, then every
+// retainEvery.
+func (r *runner) retainLoop(ctx context.Context, w *worker) {
+	timer := time.NewTimer(retainFirst)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		if err := r.retain(ctx, w); err != nil && ctx.Err() == nil {
+			r.log.Error("retention", zap.Error(err))
+		}
+		timer.Reset(retainEvery)
+	}
+}
+
+// retain deletes what the configuration's retention lets go (see
+// store.Prune), in batches of retainBatch rows.
+func (r *runner) retain(ctx context.Context, w *worker) error {
+	now := r.now()
+	w.busy(now)
+	defer w.idle()
+	p, err := r.st.Prune(ctx, retentionCutoffs(r.cfg, now), retainBatch, retainPause)
+	if p != (store.Pruned{}) {
+		r.log.Info("retention applied", zap.Int64("deliveries", p.Deliveries), zap.Int64("events", p.Events),
+			zap.Int64("alerts", p.Alerts), zap.Int64("interactions", p.Interactions),
+			zap.Duration(keyDuration, r.now().Sub(now)))
+	}
+	if err != nil {
+		return fmt.Errorf("retention: %w", err)
+	}
+	return nil
+}
+
+// retentionCutoffs turns cfg's retention into the times before which rows
+// go as of now. Interactions and resolved alerts stay as long as
+// evaluation reads back, whatever the configuration says.
+func retentionCutoffs(cfg *config.Config, now time.Time) store.Cutoffs {
+	r := cfg.Retention
+	return store.Cutoffs{
+		Delivered:       now.Add(-r.Delivered),
+		Failed:          now.Add(-r.Failed),
+		ResolvedAlerts:  now.Add(-r.ResolvedAlerts),
+		AlertsDueBefore: now.Add(-cfg.HistoryWindow()),
+		Interactions:    now.Add(-cfg.InteractionsKept()),
+	}
 }
 
 // check reports a worker stuck in one step for longer than it may take;

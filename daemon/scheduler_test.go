@@ -161,8 +161,9 @@ func TestWatchReconnectBackoff(t *testing.T) {
 	}
 }
 
-// Evaluation runs after a sync that stored something and every minute,
-// never concurrently; delivery follows every evaluation and every second.
+// Evaluation runs after a sync that stored something, failed, or
+// succeeded after failing, and every minute, never concurrently; delivery
+// follows every evaluation and every second.
 func TestEvaluateAndDeliverSchedule(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -173,8 +174,8 @@ func TestEvaluateAndDeliverSchedule(t *testing.T) {
 		{"stored at start", map[int]int64{0: 2}, nil, []time.Duration{0, m, 2 * m}},
 		{"nothing stored", nil, nil, []time.Duration{m, 2 * m}},
 		{"stored on second sync", map[int]int64{1: 1}, nil, []time.Duration{30 * s, 90 * s}},
-		{"stored, then failed", map[int]int64{0: 3}, []error{errFake}, []time.Duration{0, m, 2 * m}},
-		{"failed, nothing stored", nil, []error{errFake}, []time.Duration{m, 2 * m}},
+		{"stored, then failed", map[int]int64{0: 3}, []error{errFake}, []time.Duration{0, 5 * s, 65 * s, 125 * s}},
+		{"failed, nothing stored", nil, []error{errFake}, []time.Duration{0, 5 * s, 65 * s, 125 * s}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -7,7 +7,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
+	"github.com/touchbase/touchbase/cadence"
 	"github.com/touchbase/touchbase/config"
 	"github.com/touchbase/touchbase/store"
 )
@@ -67,3 +69,27 @@ func postgresDSN(ctx context.Context, cfg *config.Config) (string, error) {
 	}
 	return dsn, nil
 }
+
+// Store is what the daemon's own loops, status and metrics need of the
+// store (*store.Store implements it). The daemon opens the store and
+// hands it to Options.Build, which wires the adapters, each of which
+// declares what it needs in turn.
+type Store interface {
+	RecordSyncSuccess(ctx context.Context, source string, t time.Time, stats map[string]int64) error
+	RecordSyncFailure(ctx context.Context, source string, t time.Time, errText string, stats map[string]int64) error
+	Sources(ctx context.Context) ([]store.SourceStatus, error)
+	FilterCounts(ctx context.Context) (map[cadence.Filter]int, error)
+	OutboxDepth(ctx context.Context) (pending, failed int, err error)
+	Prune(ctx context.Context, c store.Cutoffs, batch int, pause time.Duration) (store.Pruned, error)
+	OpenAlerts(ctx context.Context) ([]cadence.Alert, error)
+	EvaluationMark(ctx context.Context) (store.Mark, error)
+
+	AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (store.Lease, bool, error)
+	RenewLease(ctx context.Context, l store.Lease, now time.Time, ttl time.Duration) (store.Lease, error)
+	ReleaseLease(ctx context.Context, l store.Lease, now time.Time) error
+	GetLease(ctx context.Context, name string) (store.Lease, bool, error)
+	Leases(ctx context.Context) ([]store.Lease, error)
+	DeleteLeases(ctx context.Context, prefix string, t time.Time) (int64, error)
+}
+
+var _ Store = (*store.Store)(nil)

@@ -172,7 +172,7 @@ func (f *fixture) history() {
 func (f *fixture) deliverFirst() {
 	t, ctx := f.t, f.t.Context()
 	at := berlinTime("2026-11-09 12:00")
-	claimed, err := f.st.ClaimDue(ctx, at.Add(time.Minute), []string{"ops", "chat"}, time.Minute, 100)
+	claimed, err := f.st.ClaimDue(ctx, at.Add(time.Minute), "test", []string{"ops", "chat"}, time.Minute, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func (f *fixture) deliverFirst() {
 		if c.Endpoint == "chat" {
 			res.Status, res.Error, res.State, res.NextAttemptAt = 503, "HTTP 503", store.DeliveryPending, at.Add(time.Hour)
 		}
-		if err := f.st.RecordAttempts(ctx, res); err != nil {
+		if err := f.st.RecordAttempts(ctx, "test", res); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -28,14 +28,10 @@ import (
 	"github.com/touchbase/touchbase/store"
 )
 
-// minWindow is how far back interactions are loaded at least: a year of
-// `per: year` and rolling windows, plus a margin.
-const minWindow = 400 * 24 * time.Hour
-
 // Runner evaluates the commitments of one configuration.
 type Runner struct {
 	cfg *config.Config
-	st  *store.Store
+	st  Store
 	log *zap.Logger
 	dir *cadence.Directory
 	// Now is the wall clock, used for source health (a forecast with
@@ -45,20 +41,34 @@ type Runner struct {
 	mu       sync.Mutex // serialises reading changes into book
 	book     *cadence.Book
 	hist     *cadence.History // the book's last commit
+	ledger   *ledger          // what book was made of, for a new directory
 	seq      int64            // the change-log position hist is current as of
 	prunedAt int64            // the position the change log was last pruned to
+	prev     *Runner          // the previous configuration's, to take over (Inherit)
 
 	fixedStart atomic.Pointer[time.Time] // the history start once the store holds it
 }
 
 // New builds a Runner for cfg. It does no I/O.
-func New(cfg *config.Config, st *store.Store, log *zap.Logger) *Runner {
+func New(cfg *config.Config, st Store, log *zap.Logger) *Runner {
 	var accounts []string
 	for _, a := range cfg.Accounts {
 		accounts = append(accounts, a.Email)
 	}
 	return &Runner{cfg: cfg, st: st, log: log, Now: time.Now,
 		dir: cadence.NewDirectory(cfg.InternalDomains, accounts, cfg.Customers)}
+}
+
+// Inherit makes r take over, on its first pass, the interactions prev
+// keeps in memory, classified again with r's customer directory: after a
+// reload (SIGHUP) the daemon reads what changed since prev's last pass,
+// not every interaction of the window. prev must not run passes after
+// that first pass (the daemon stops the old plan before starting the
+// new); a query on prev then loads what it needs from the store.
+func (r *Runner) Inherit(prev *Runner) {
+	if prev != r {
+		r.prev = prev
+	}
 }
 
 // Run evaluates every commitment as of now and records the alert
@@ -84,7 +94,7 @@ type Transitions struct {
 // Pass is Run returning what the pass changed, for `run --once` to report.
 func (r *Runner) Pass(ctx context.Context, now time.Time) (Transitions, error) {
 	var t Transitions
-	in, err := r.load(ctx, now, now, true)
+	in, health, err := r.loadWithHealth(ctx, now, now, true)
 	if err != nil {
 		return t, err
 	}
@@ -100,6 +110,9 @@ func (r *Runner) Pass(ctx context.Context, now time.Time) (Transitions, error) {
 	if err := r.st.ApplyEvaluation(ctx, res.Changes, events, r.routes); err != nil {
 		return t, err
 	}
+	if err := r.announceHealth(ctx, health, now); err != nil {
+		return t, err
+	}
 	for _, a := range res.Changes {
 		switch {
 		case a.State == cadence.Resolved:
@@ -113,6 +126,45 @@ func (r *Runner) Pass(ctx context.Context, now time.Time) (Transitions, error) {
 	r.log.Debug("evaluated", zap.Int("customers", len(res.Customers)), zap.Int("changes", len(res.Changes)),
 		zap.Int("events", len(res.Events)), zap.Int("stale_sources", len(in.Stale)))
 	return t, nil
+}
+
+// announceHealth announces the sources failing for sync.stale_after as
+// of now (sync.failing) and the end of announced failures
+// (sync.recovered): source health is evaluation's to judge, and the
+// dispatcher only delivers what it decides.
+func (r *Runner) announceHealth(ctx context.Context, health []store.SourceStatus, now time.Time) error {
+	open, err := r.st.SourceFailures(ctx)
+	if err != nil {
+		return err
+	}
+	hs := make([]cadence.SourceHealth, len(health))
+	for i, h := range health {
+		hs[i] = cadence.SourceHealth{Name: h.Name, LastSuccessAt: h.LastSuccessAt, FailingSince: h.FailingSince,
+			ConsecutiveFailures: h.ConsecutiveFailures, LastError: h.LastError}
+	}
+	announced := make(map[string]cadence.SourceFailure, len(open))
+	for name, f := range open {
+		announced[name] = cadence.SourceFailure{Source: f.Source, FailingSince: f.FailingSince, EventID: f.EventID}
+	}
+	ch, err := cadence.SourceEvents(hs, announced, r.staleAfter(), now)
+	if err != nil {
+		return err
+	}
+	change := store.HealthChange{Closed: ch.Closed}
+	for _, f := range ch.Opened {
+		change.Opened = append(change.Opened, store.SourceFailure{Source: f.Source, FailingSince: f.FailingSince,
+			EventID: f.EventID, AnnouncedAt: now})
+	}
+	for _, ev := range ch.Events {
+		change.Events = append(change.Events, store.Event{ID: ev.ID, Type: ev.Type, CreatedAt: ev.CreatedAt, Payload: ev.Payload})
+	}
+	if err := r.st.ApplyHealth(ctx, change, r.routes); err != nil {
+		return err
+	}
+	for _, ev := range ch.Events {
+		r.log.Info("sync health changed", zap.String("type", ev.Type), zap.String("event_id", ev.ID))
+	}
+	return nil
 }
 
 // routes names the webhooks that want an event type, in configuration order.
@@ -131,6 +183,12 @@ func (r *Runner) routes(eventType string) []string {
 // keeps to at; a query does not, so that a forecast with a later at does
 // not drop what the next pass needs.
 func (r *Runner) load(ctx context.Context, at, wall time.Time, pass bool) (cadence.Input, error) {
+	in, _, err := r.loadWithHealth(ctx, at, wall, pass)
+	return in, err
+}
+
+// loadWithHealth is load returning the source health it read too.
+func (r *Runner) loadWithHealth(ctx context.Context, at, wall time.Time, pass bool) (cadence.Input, []store.SourceStatus, error) {
 	in := cadence.Input{Now: at, Customers: r.cfg.Customers, Alerting: r.cfg.Alerting}
 	// Source health first: a source that finished its sync after this
 	// read is judged stale, so the interactions read next hold at least
@@ -138,25 +196,25 @@ func (r *Runner) load(ctx context.Context, at, wall time.Time, pass bool) (caden
 	// a sync finishing in between looks fresh with half its mail loaded.
 	health, err := r.st.Sources(ctx)
 	if err != nil {
-		return in, fmt.Errorf("read source health: %w", err)
+		return in, nil, fmt.Errorf("read source health: %w", err)
 	}
 	in.Stale = r.stale(health, wall)
 	if in.HistoryStart, err = r.historyStart(ctx, health, wall, pass); err != nil {
-		return in, err
+		return in, nil, err
 	}
 	if in.History, err = r.history(ctx, at.Add(-r.window()), pass); err != nil {
-		return in, err
+		return in, nil, err
 	}
 	if in.Silences, err = r.st.Silences(ctx, at, false); err != nil {
-		return in, err
+		return in, nil, err
 	}
 	if in.Alerts, err = r.st.OpenAlerts(ctx); err != nil {
-		return in, err
+		return in, nil, err
 	}
 	if in.Episodes, err = r.st.ResolvedEpisodes(ctx); err != nil {
-		return in, err
+		return in, nil, err
 	}
-	return in, nil
+	return in, health, nil
 }
 
 // history returns the counted interactions from from on, reading only
@@ -166,13 +224,18 @@ func (r *Runner) load(ctx context.Context, at, wall time.Time, pass bool) (caden
 func (r *Runner) history(ctx context.Context, from time.Time, pass bool) (*cadence.History, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.book == nil && r.prev != nil {
+		if err := r.adopt(); err != nil {
+			r.log.Warn("take over the interactions kept before the reload; loading them", zap.Error(err))
+		}
+	}
 	switch {
 	case r.book == nil || (pass && !r.hist.Covers(from)):
 		if err := r.reload(ctx, from); err != nil {
 			return nil, err
 		}
 	case !r.hist.Covers(from):
-		_, book, err := r.loadAll(ctx, from)
+		_, book, err := r.loadAll(ctx, from, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -190,25 +253,54 @@ func (r *Runner) history(ctx context.Context, from time.Time, pass bool) (*caden
 	return r.hist.Since(from), nil
 }
 
+// adopt takes over prev's interactions (see Inherit): its ledger,
+// classified again into a new Book, and its change-log position. prev
+// keeps nothing. r.mu is held.
+func (r *Runner) adopt() error {
+	prev := r.prev
+	r.prev = nil
+	prev.mu.Lock()
+	led, hist, seq, pruned := prev.ledger, prev.hist, prev.seq, prev.prunedAt
+	prev.ledger, prev.book, prev.hist = nil, nil, nil
+	prev.mu.Unlock()
+	if led == nil || hist == nil {
+		return nil // prev never loaded: nothing to take over
+	}
+	start, from := time.Now(), hist.From()
+	book := cadence.NewBook(r.dir, from)
+	if err := led.each(from, func(id int64, in *cadence.Interaction) { book.Put(id, in) }); err != nil {
+		return err
+	}
+	r.ledger, r.book, r.hist, r.seq, r.prunedAt = led, book, book.Commit(from), seq, pruned
+	r.log.Info("interactions classified again for the new configuration", zap.Int("interactions", len(led.rows)),
+		zap.Duration("took", time.Since(start)))
+	return nil
+}
+
 // reload replaces the kept interactions with those stored from from on.
 func (r *Runner) reload(ctx context.Context, from time.Time) error {
-	r.book, r.hist = nil, nil
-	seq, book, err := r.loadAll(ctx, from)
+	r.book, r.hist, r.ledger = nil, nil, nil
+	led := newLedger()
+	seq, book, err := r.loadAll(ctx, from, led)
 	if err != nil {
 		return err
 	}
-	r.seq, r.book, r.hist = seq, book, book.Commit(from)
+	r.seq, r.book, r.hist, r.ledger = seq, book, book.Commit(from), led
 	return nil
 }
 
 // loadAll loads a new Book with the interactions stored from from on and
-// returns it with the change-log position it is current as of.
-func (r *Runner) loadAll(ctx context.Context, from time.Time) (int64, *cadence.Book, error) {
+// returns it with the change-log position it is current as of; led, when
+// not nil, records them too.
+func (r *Runner) loadAll(ctx context.Context, from time.Time, led *ledger) (int64, *cadence.Book, error) {
 	start := time.Now()
 	book := cadence.NewBook(r.dir, from)
 	n := 0
 	seq, err := r.st.LoadInteractions(ctx, from, func(id int64, in *cadence.Interaction) {
 		book.Put(id, in)
+		if led != nil {
+			led.put(id, in)
+		}
 		n++
 	})
 	if err != nil {
@@ -226,8 +318,10 @@ func (r *Runner) readChanges(ctx context.Context) error {
 	seq, err := r.st.ScanChanges(ctx, r.seq, func(id int64, in *cadence.Interaction) {
 		if in == nil {
 			r.book.Delete(id)
+			r.ledger.delete(id)
 		} else {
 			r.book.Put(id, in)
+			r.ledger.put(id, in)
 		}
 		n++
 	})
@@ -319,19 +413,9 @@ func (r *Runner) firstSyncsDone(health []store.SourceStatus) bool {
 	return true
 }
 
-// window is how far back interactions are loaded: the backfill, at least
-// minWindow, and twice the longest commitment span.
-func (r *Runner) window() time.Duration {
-	w := max(r.cfg.Sync.Backfill.Approx(), minWindow)
-	for _, c := range r.cfg.Customers {
-		for _, cm := range c.Commitments {
-			for _, sp := range []cadence.Span{cm.Every, cm.Within, cm.Window, cm.Before} {
-				w = max(w, 2*sp.Approx())
-			}
-		}
-	}
-	return w
-}
+// window is how far back interactions are loaded: config.HistoryWindow,
+// which retention never deletes into.
+func (r *Runner) window() time.Duration { return r.cfg.HistoryWindow() }
 
 // stale lists the configured sources that have not synced successfully
 // within sync.stale_after as of wall (SPEC: unknown "while a source it

@@ -71,7 +71,7 @@ func TestRunEventPayload(t *testing.T) {
 	if err := f.r.Run(t.Context(), f.now); err != nil {
 		t.Fatal(err)
 	}
-	ds, err := f.st.ClaimDue(t.Context(), f.now.Add(time.Hour), []string{"ops"}, time.Minute, 10)
+	ds, err := f.st.ClaimDue(t.Context(), f.now.Add(time.Hour), "test", []string{"ops"}, time.Minute, 10)
 	if err != nil {
 		t.Fatal(err)
 	}

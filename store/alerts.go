@@ -31,7 +31,7 @@ const alertColumns = `SELECT id, customer_id, commitment, period, state, due_at,
 	last_notified_at, episode, details FROM alerts`
 
 func (s *Store) alerts(ctx context.Context, q string) ([]cadence.Alert, error) {
-	rows, err := s.db.QueryContext(ctx, q)
+	rows, err := s.rdb.QueryContext(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("list alerts: %w", err)
 	}
@@ -65,7 +65,7 @@ func (s *Store) alerts(ctx context.Context, q string) ([]cadence.Alert, error) {
 // their identity, state and times (no details): with the open ones, what
 // the dashboard's cadence strips mark, read cheaply for every customer.
 func (s *Store) ResolvedSince(ctx context.Context, since time.Time) ([]cadence.Alert, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, customer_id, commitment, state, due_at, opened_at, resolved_at
+	rows, err := s.rdb.QueryContext(ctx, `SELECT id, customer_id, commitment, state, due_at, opened_at, resolved_at
 		FROM alerts WHERE state = 'resolved' AND resolved_at >= ? ORDER BY opened_at, id`, ms(since))
 	if err != nil {
 		return nil, fmt.Errorf("list resolved alerts: %w", err)
@@ -145,7 +145,7 @@ func upsertAlert(ctx context.Context, tx *sql.Tx, a cadence.Alert) error {
 // ResolvedEpisodes returns, by alert ID, the episode of every resolved
 // alert: an evaluation numbers a new episode of one after it.
 func (s *Store) ResolvedEpisodes(ctx context.Context) (map[string]int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, episode FROM alerts WHERE state = 'resolved'`)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT id, episode FROM alerts WHERE state = 'resolved'`)
 	if err != nil {
 		return nil, fmt.Errorf("list resolved alerts: %w", err)
 	}

@@ -66,7 +66,7 @@ func CalDAVLocator(calendarURL, href string) string {
 
 // CalDAVCalendars returns the stored state of every calendar of account.
 func (s *Store) CalDAVCalendars(ctx context.Context, account string) ([]CalDAVCalendar, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT url, sync_token, ctag, synced_at FROM caldav_calendars
+	rows, err := s.rdb.QueryContext(ctx, `SELECT url, sync_token, ctag, synced_at FROM caldav_calendars
 		WHERE account = ? ORDER BY url`, account)
 	if err != nil {
 		return nil, fmt.Errorf("load calendars of %s: %w", account, err)
@@ -87,7 +87,7 @@ func (s *Store) CalDAVCalendars(ctx context.Context, account string) ([]CalDAVCa
 
 // CalDAVETags returns href → ETag of every object stored for a calendar.
 func (s *Store) CalDAVETags(ctx context.Context, account, calendar string) (map[string]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT href, etag FROM caldav_objects WHERE account = ? AND calendar = ?`,
+	rows, err := s.rdb.QueryContext(ctx, `SELECT href, etag FROM caldav_objects WHERE account = ? AND calendar = ?`,
 		account, calendar)
 	if err != nil {
 		return nil, fmt.Errorf("load etags of %s: %w", calendar, err)

@@ -183,11 +183,13 @@ type table struct {
 	identity []string
 }
 
-// targetTables lists the target's tables (all but schema_version) with
-// their columns, parents before the tables whose foreign keys name them.
+// targetTables lists the target's tables with their columns, parents
+// before the tables whose foreign keys name them: all but schema_version
+// and outbox_version, the target's own counters (a dispatcher's cache of
+// the outbox version lives in one process, so a new count is as good).
 func targetTables(ctx context.Context, tx *sql.Tx) ([]table, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT table_name, column_name, is_identity FROM information_schema.columns
-		WHERE table_schema = current_schema() AND table_name <> 'schema_version'
+		WHERE table_schema = current_schema() AND table_name NOT IN ('schema_version', 'outbox_version')
 		AND table_name IN (SELECT tablename FROM pg_tables WHERE schemaname = current_schema())
 		ORDER BY table_name, ordinal_position`)
 	if err != nil {
@@ -259,7 +261,8 @@ func parentsFirst(tables []table, parents map[string][]string) []table {
 
 // sameTables checks that the source has exactly the target's tables.
 func sameTables(ctx context.Context, src *sql.Conn, tables []table) error {
-	rows, err := src.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+	rows, err := src.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+		AND name <> 'outbox_version' ORDER BY name`)
 	if err != nil {
 		return fmt.Errorf("list source tables: %w", err)
 	}

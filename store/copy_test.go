@@ -44,11 +44,11 @@ func fill(t *testing.T, s *Store) {
 	if err := s.ApplyEvaluation(ctx, alerts, events, func(string) []string { return []string{"ops", "chat"} }); err != nil {
 		t.Fatal(err)
 	}
-	cs, err := s.ClaimDue(ctx, at, []string{"ops"}, time.Minute, 10)
+	cs, err := s.ClaimDue(ctx, at, "d1", []string{"ops"}, time.Minute, 10)
 	if err != nil || len(cs) != 2 {
 		t.Fatalf("claim: %v, %v", cs, err)
 	}
-	if err := s.RecordAttempts(ctx, AttemptResult{DeliveryID: cs[0].ID, At: at, Status: 200, State: DeliveryDelivered},
+	if err := s.RecordAttempts(ctx, "d1", AttemptResult{DeliveryID: cs[0].ID, At: at, Status: 200, State: DeliveryDelivered},
 		AttemptResult{DeliveryID: cs[1].ID, At: at, Status: 500, Error: "boom", State: DeliveryPending, NextAttemptAt: at.Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}

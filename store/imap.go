@@ -26,7 +26,7 @@ type FolderState struct {
 // when the folder was never synced.
 func (s *Store) FolderState(ctx context.Context, account, folder string) (st FolderState, ok bool, err error) {
 	var validity, next, modseq, synced int64
-	err = s.db.QueryRowContext(ctx, `SELECT uid_validity, uid_next, highest_modseq, synced_at
+	err = s.rdb.QueryRowContext(ctx, `SELECT uid_validity, uid_next, highest_modseq, synced_at
 		FROM imap_folders WHERE account = ? AND folder = ?`, account, folder).Scan(&validity, &next, &modseq, &synced)
 	if err == sql.ErrNoRows {
 		return FolderState{}, false, nil
@@ -40,7 +40,7 @@ func (s *Store) FolderState(ctx context.Context, account, folder string) (st Fol
 // FolderStates returns the stored state of every synced folder of account,
 // by folder name, in one query (a no-change pass compares them all).
 func (s *Store) FolderStates(ctx context.Context, account string) (map[string]FolderState, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT folder, uid_validity, uid_next, highest_modseq, synced_at
+	rows, err := s.rdb.QueryContext(ctx, `SELECT folder, uid_validity, uid_next, highest_modseq, synced_at
 		FROM imap_folders WHERE account = ?`, account)
 	if err != nil {
 		return nil, fmt.Errorf("read folder states of %s: %w", account, err)

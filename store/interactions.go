@@ -81,7 +81,7 @@ func boolInt(b bool) int {
 // participants, ordered by At. Filtered interactions are included (with
 // their Filter set) so callers can count them.
 func (s *Store) Interactions(ctx context.Context, since time.Time) ([]cadence.Interaction, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, key, kind, at, end_at, all_day, subject, sender, account,
+	rows, err := s.rdb.QueryContext(ctx, `SELECT id, key, kind, at, end_at, all_day, subject, sender, account,
 		message_id, in_reply_to, refs, filter, people FROM interactions WHERE at >= ? ORDER BY at, id`, ms(since))
 	if err != nil {
 		return nil, fmt.Errorf("load interactions: %w", err)
@@ -114,7 +114,7 @@ func (s *Store) Interactions(ctx context.Context, since time.Time) ([]cadence.In
 // FilterCounts returns how many stored interactions each source-set filter
 // excluded, by reason (for `touchbase status`).
 func (s *Store) FilterCounts(ctx context.Context) (map[cadence.Filter]int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT filter, COUNT(*) FROM interactions GROUP BY filter`)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT filter, COUNT(*) FROM interactions GROUP BY filter`)
 	if err != nil {
 		return nil, fmt.Errorf("count filtered interactions: %w", err)
 	}
@@ -142,7 +142,8 @@ var ErrChangesPruned = errors.New("interaction change log pruned past the positi
 // It reads only what evaluation needs: Key, Kind, At, End, Subject, Sender,
 // InReplyTo, References and the participants' Address, Role and PartStat.
 // fn gets the same *Interaction each time, overwritten: it copies what it
-// keeps. fn must not use the store, whose one connection the scan holds.
+// keeps. The scan holds one connection of the read pool, and never the
+// writer's: syncs commit while it runs.
 func (s *Store) LoadInteractions(ctx context.Context, since time.Time, fn func(id int64, in *cadence.Interaction)) (int64, error) {
 	// The position is read first: rows written meanwhile are read now and
 	// again next time, which is harmless; none is missed.
@@ -153,7 +154,7 @@ func (s *Store) LoadInteractions(ctx context.Context, since time.Time, fn func(i
 	// In ID order, SQLite reads the table and the sources' index
 	// front to back rather than jumping from the at index into the table
 	// for each row: much faster while the window holds most interactions.
-	rows, err := s.db.QueryContext(ctx, `SELECT i.id, `+s.d.scanColumns()+` FROM interactions i
+	rows, err := s.rdb.QueryContext(ctx, `SELECT i.id, `+s.d.scanColumns()+` FROM interactions i
 		WHERE i.at >= ? AND i.filter = '' ORDER BY i.id`, ms(since))
 	if err != nil {
 		return 0, fmt.Errorf("load interactions: %w", err)
@@ -180,7 +181,7 @@ func (s *Store) ScanChanges(ctx context.Context, after int64, fn func(id int64, 
 	case seq == after:
 		return seq, nil
 	}
-	rows, err := s.db.QueryContext(ctx, `WITH changed (id) AS (SELECT DISTINCT interaction_id FROM interaction_changes WHERE seq > ?)
+	rows, err := s.rdb.QueryContext(ctx, `WITH changed (id) AS (SELECT DISTINCT interaction_id FROM interaction_changes WHERE seq > ?)
 		SELECT c.id, `+s.d.scanColumns()+` FROM changed c LEFT JOIN interactions i ON i.id = c.id ORDER BY c.id`, after)
 	if err != nil {
 		return 0, fmt.Errorf("read interaction changes: %w", err)
@@ -191,7 +192,7 @@ func (s *Store) ScanChanges(ctx context.Context, after int64, fn func(id int64, 
 	// Checked after the read: a prune (by another reader, maybe in another
 	// process) that took rows the read needed has raised the oldest row.
 	var oldest int64
-	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MIN(seq), 0) FROM interaction_changes`).Scan(&oldest); err != nil {
+	if err := s.rdb.QueryRowContext(ctx, `SELECT COALESCE(MIN(seq), 0) FROM interaction_changes`).Scan(&oldest); err != nil {
 		return 0, fmt.Errorf("read interaction changes: %w", err)
 	}
 	if after < oldest-1 {
@@ -241,7 +242,7 @@ func (s *Store) EvaluationMark(ctx context.Context) (Mark, error) {
 // changeSeq returns the change log's latest position.
 func (s *Store) changeSeq(ctx context.Context) (int64, error) {
 	var seq int64
-	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM interaction_changes`).Scan(&seq); err != nil {
+	if err := s.rdb.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM interaction_changes`).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("read interaction change position: %w", err)
 	}
 	return seq, nil

@@ -14,7 +14,7 @@ const historyStartKey = "history_start"
 // false until FixHistoryStart has run.
 func (s *Store) HistoryStart(ctx context.Context) (t time.Time, ok bool, err error) {
 	var v string
-	err = s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, historyStartKey).Scan(&v)
+	err = s.rdb.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, historyStartKey).Scan(&v)
 	if err == sql.ErrNoRows {
 		return time.Time{}, false, nil
 	}
@@ -45,7 +45,7 @@ func (s *Store) FixHistoryStart(ctx context.Context, t time.Time) (time.Time, er
 // there is none.
 func (s *Store) EarliestCounted(ctx context.Context) (time.Time, error) {
 	var v sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, `SELECT MIN(at) FROM interactions WHERE filter = ''`).Scan(&v); err != nil {
+	if err := s.rdb.QueryRowContext(ctx, `SELECT MIN(at) FROM interactions WHERE filter = ''`).Scan(&v); err != nil {
 		return time.Time{}, fmt.Errorf("find earliest counted interaction: %w", err)
 	}
 	return fromMS(v.Int64), nil

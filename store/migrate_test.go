@@ -2,6 +2,7 @@ package store
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -167,5 +168,69 @@ func TestMigrationKeepsSilences(t *testing.T) {
 	if err != nil || len(got) != 2 || got[0].ID != "sil_00000001" || got[0].Author != "" || got[0].Reason != "holiday" ||
 		got[1].ID != added.ID || got[1].Author != "bob" {
 		t.Errorf("silences after migration = %+v, %v; want the old one without author, then bob's", got, err)
+	}
+}
+
+// TestMigrationMovesOutboxKeysToColumns: v8 reads the payloads of the
+// outbox once: each delivery's order key and event type, each event's
+// alert, and the sync failures announced but not recovered.
+func TestMigrationMovesOutboxKeysToColumns(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	s, err := open(ctx, dir, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	since := time.Date(2026, 3, 2, 9, 0, 0, 123_000_000, time.UTC)
+	events := []struct{ id, typ, payload string }{
+		{"c1", "commitment.slipped", `{"data":{"alert_id":"al1","customer":{"id":"acme"}}}`},
+		{"f1", "sync.failing", `{"data":{"source":"imap:bob","failing_since":"2026-03-02T09:00:00.123Z"}}`},
+		{"r1", "sync.recovered", `{"data":{"source":"imap:bob","failing_event_id":"f1"}}`},
+		{"f2", "sync.failing", `{"data":{"source":"imap:bob","failing_since":"2026-03-02T09:00:00.123Z"}}`},
+		{"f3", "sync.failing", `{"data":{"source":"caldav:eve","failing_since":"2026-03-01T00:00:00Z"}}`},
+		{"r3", "sync.recovered", `{"data":{"source":"caldav:eve","failing_event_id":"f3"}}`},
+		{"bad", "webhook.test", `{not json`},
+	}
+	for i, ev := range events {
+		if _, err := s.db.Exec(`INSERT INTO events (id, type, created_at, payload) VALUES (?, ?, ?, ?)`,
+			ev.id, ev.typ, ms(since)+int64(i), ev.payload); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.db.Exec(`INSERT INTO deliveries (event_id, endpoint, state, next_attempt_at, created_at)
+			VALUES (?, 'h1', 'pending', 0, 0)`, ev.id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	if s, err = Open(ctx, dir); err != nil {
+		t.Fatalf("migrate from 7: %v", err)
+	}
+	defer s.Close()
+	rows, err := s.db.Query(`SELECT d.event_id, d.event_type, d.order_key, e.alert_id FROM deliveries d
+		JOIN events e ON e.id = d.event_id ORDER BY d.id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var id, typ, key, alert string
+		if err := rows.Scan(&id, &typ, &key, &alert); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, id+" "+typ+" "+key+" "+alert)
+	}
+	rows.Close()
+	want := []string{"c1 commitment.slipped acme al1", "f1 sync.failing imap:bob ", "r1 sync.recovered imap:bob ",
+		"f2 sync.failing imap:bob ", "f3 sync.failing caldav:eve ", "r3 sync.recovered caldav:eve ", "bad webhook.test  "}
+	if !slices.Equal(got, want) {
+		t.Errorf("columns after migration:\n%q\nwant\n%q", got, want)
+	}
+	failures, err := s.SourceFailures(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, ok := failures["imap:bob"]
+	if len(failures) != 1 || !ok || f.EventID != "f2" || !f.FailingSince.Equal(since) {
+		t.Errorf("source failures after migration = %+v; want imap:bob's open f2 failing since %s", failures, since)
 	}
 }

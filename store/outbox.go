@@ -3,9 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
+	"maps"
+	"math"
+	"strings"
 	"time"
 )
 
@@ -33,20 +36,49 @@ var ErrNoDelivery = errors.New("no such delivery")
 // enqueue adds ev and one pending delivery per endpoint, due at once.
 // It is idempotent: an event or delivery that exists is left as it is.
 func enqueue(ctx context.Context, tx *sql.Tx, ev Event, endpoints []string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO events (id, type, created_at, payload) VALUES (?, ?, ?, ?)
-		ON CONFLICT (id) DO NOTHING`, ev.ID, ev.Type, ms(ev.CreatedAt), string(ev.Payload))
+	k := keysOf(ev.Payload)
+	_, err := tx.ExecContext(ctx, `INSERT INTO events (id, type, created_at, payload, alert_id) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`, ev.ID, ev.Type, ms(ev.CreatedAt), string(ev.Payload), k.Data.AlertID)
 	if err != nil {
 		return fmt.Errorf("enqueue event %s: %w", ev.ID, err)
 	}
 	for _, ep := range endpoints {
-		_, err := tx.ExecContext(ctx, `INSERT INTO deliveries (event_id, endpoint, state, next_attempt_at, created_at)
-			VALUES (?, ?, 'pending', ?, ?) ON CONFLICT (event_id, endpoint) DO NOTHING`,
-			ev.ID, ep, ms(ev.CreatedAt), ms(ev.CreatedAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO deliveries (event_id, endpoint, state, next_attempt_at, created_at, event_type, order_key)
+			VALUES (?, ?, 'pending', ?, ?, ?, ?) ON CONFLICT (event_id, endpoint) DO NOTHING`,
+			ev.ID, ep, ms(ev.CreatedAt), ms(ev.CreatedAt), ev.Type, k.orderKey())
 		if err != nil {
 			return fmt.Errorf("enqueue delivery of %s to %s: %w", ev.ID, ep, err)
 		}
 	}
 	return nil
+}
+
+// eventKeys are the fields of a payload the outbox keeps as columns.
+type eventKeys struct {
+	Data struct {
+		AlertID  string `json:"alert_id"`
+		Source   string `json:"source"`
+		Customer struct {
+			ID string `json:"id"`
+		} `json:"customer"`
+	} `json:"data"`
+}
+
+// keysOf reads a payload's keys once, at enqueue; a payload that is not
+// JSON (none is) has none.
+func keysOf(payload []byte) eventKeys {
+	var k eventKeys
+	_ = json.Unmarshal(payload, &k)
+	return k
+}
+
+// orderKey is Claimed.OrderKey: the customer ID of commitment events, the
+// source of sync events, "" (no order) otherwise.
+func (k eventKeys) orderKey() string {
+	if k.Data.Customer.ID != "" {
+		return k.Data.Customer.ID
+	}
+	return k.Data.Source
 }
 
 // Enqueue adds events to the outbox in one transaction (see enqueue), each
@@ -74,68 +106,79 @@ type Claimed struct {
 	OrderKey string
 }
 
-// orderKey is the SQL for Claimed.OrderKey of the events row aliased e
-// (empty when the payload is not JSON).
-func (d dialect) orderKey(e string) string {
-	return `COALESCE(` + d.jsonText(e+`.payload`, "data", "customer", "id") + `, ` +
-		d.jsonText(e+`.payload`, "data", "source") + `, '')`
+// dueWhere selects the deliveries d a claim may take at a time (its
+// arguments are dueArgs): pending, due, not claimed (or claimed by
+// one whose claim ended), to an enabled endpoint, and not overtaking an
+// earlier pending delivery with the same endpoint and order key that is
+// waiting or claimed. Portable SQL over columns and indexes
+// (deliveries_due, deliveries_order).
+func dueWhere(endpoints int) string {
+	return `d.state = 'pending' AND d.next_attempt_at <= ? AND d.claim_until <= ?
+		AND d.endpoint IN (` + placeholders(endpoints) + `)
+		AND NOT EXISTS (SELECT 1 FROM endpoints x WHERE x.name = d.endpoint AND x.disabled_at <> 0)
+		AND (d.order_key = '' OR NOT EXISTS (SELECT 1 FROM deliveries b
+			WHERE b.endpoint = d.endpoint AND b.order_key = d.order_key AND b.state = 'pending'
+			AND (b.created_at < d.created_at OR (b.created_at = d.created_at AND b.id < d.id))
+			AND (b.next_attempt_at > ? OR b.claim_until > ?)))`
 }
 
-// ClaimDue takes up to limit pending deliveries due at now, oldest first,
-// for the given endpoints, skipping disabled endpoints and deliveries that
-// would overtake an earlier pending one with the same endpoint and OrderKey
-// (so a customer's events arrive in order). A claim is a lease: the
-// delivery's next attempt moves to now+lease, so a concurrent dispatcher
-// does not take it, and if the claimer dies before RecordAttempts it becomes
-// due again — at-least-once, with the same event ID.
-func (s *Store) ClaimDue(ctx context.Context, now time.Time, endpoints []string, lease time.Duration, limit int) ([]Claimed, error) {
-	if len(endpoints) == 0 || limit <= 0 {
-		return nil, nil
-	}
-	args := []any{}
+func dueArgs(now time.Time, endpoints []string) []any {
+	args := []any{ms(now), ms(now)}
 	for _, ep := range endpoints {
 		args = append(args, ep)
 	}
-	args = append(args, ms(now), ms(now), limit)
-	// The pending deliveries of these endpoints, each with its order key,
-	// computed once per row (not once per pair in the NOT EXISTS): the key
-	// is read from the payload, which is slow on Postgres.
-	q := `WITH pending AS MATERIALIZED (
-			SELECT d.id, d.endpoint, d.created_at, d.next_attempt_at, ` + s.d.orderKey("e") + ` AS order_key
-			FROM deliveries d JOIN events e ON e.id = d.event_id
-			WHERE d.state = 'pending' AND d.endpoint IN (` + placeholders(len(endpoints)) + `)
-			AND d.endpoint NOT IN (SELECT name FROM endpoints WHERE disabled_at <> 0))
-		SELECT d.id, d.endpoint, d.attempts, e.id, e.type, e.created_at, e.payload, p.order_key
-		FROM pending p JOIN deliveries d ON d.id = p.id JOIN events e ON e.id = d.event_id WHERE p.id IN (
-			SELECT p.id FROM pending p WHERE p.next_attempt_at <= ?
-			AND NOT EXISTS (SELECT 1 FROM pending b
-				WHERE b.next_attempt_at > ? AND b.endpoint = p.endpoint
-				AND (b.created_at < p.created_at OR (b.created_at = p.created_at AND b.id < p.id))
-				AND b.order_key <> '' AND b.order_key = p.order_key)
-			ORDER BY p.created_at, p.id LIMIT ?)
-		ORDER BY d.created_at, d.id`
+	return append(args, ms(now), ms(now))
+}
+
+// ClaimDue takes up to limit deliveries due at now (see dueWhere), oldest
+// first, for the given endpoints, so that a customer's events arrive in
+// order. A claim is a lease held by owner (a name unique to the calling
+// dispatcher) until now+lease: no other claim takes the delivery meanwhile,
+// and if the owner dies before RecordAttempts the delivery is due again
+// then — at-least-once, with the same event ID.
+//
+// A pass with nothing due is the common case: it is answered by a read on
+// the read pool (see quietOutbox), and the write lock is taken only when
+// something is due.
+// The claim itself is one UPDATE that re-checks every condition, so two
+// dispatchers (processes) racing for the same delivery never both get it.
+func (s *Store) ClaimDue(ctx context.Context, now time.Time, owner string, endpoints []string, lease time.Duration, limit int) ([]Claimed, error) {
+	if len(endpoints) == 0 || limit <= 0 {
+		return nil, nil
+	}
+	if quiet, err := s.quietOutbox(ctx, now, endpoints); err != nil || quiet {
+		return nil, err
+	}
 	var out []Claimed
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, q, args...)
+		args := append([]any{owner, ms(now.Add(lease))}, dueArgs(now, endpoints)...)
+		// The outer conditions repeat the claim's own: on Postgres (READ
+		// COMMITTED) a row another claim updated meanwhile is checked again
+		// by them, in its new version, and left out; the subquery's are not.
+		rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET claimed_by = ?, claim_until = ?
+			WHERE id IN (SELECT d.id FROM deliveries d WHERE `+dueWhere(len(endpoints))+`
+				ORDER BY d.created_at, d.id LIMIT ?)
+			AND state = 'pending' AND next_attempt_at <= ? AND claim_until <= ?
+			RETURNING id`, append(args, limit, ms(now), ms(now))...)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
+		var ids []any
 		for rows.Next() {
-			var c Claimed
-			var created int64
-			var payload string
-			if err := rows.Scan(&c.ID, &c.Endpoint, &c.Attempts, &c.Event.ID, &c.Event.Type, &created, &payload, &c.OrderKey); err != nil {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
 				return err
 			}
-			c.Event.CreatedAt, c.Event.Payload = fromMS(created), []byte(payload)
-			out = append(out, c)
+			ids = append(ids, id)
 		}
-		if err := rows.Err(); err != nil {
+		if err := rows.Close(); err != nil {
 			return err
 		}
-		rows.Close()
-		out, err = claim(ctx, tx, out, now, lease)
+		if len(ids) == 0 {
+			return nil
+		}
+		out, err = claimedRows(ctx, tx, ids)
 		return err
 	})
 	if err != nil {
@@ -144,81 +187,131 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, endpoints []string,
 	return out, nil
 }
 
-// claim takes the deliveries cs found due at now: their next attempt moves
-// to now+lease. It returns those it took. On SQLite nothing can change
-// between the read and this write; on Postgres, where another daemon may
-// claim at the same moment, a delivery it took first no longer passes the
-// WHERE (read again after its row lock is released) and is left out.
-func claim(ctx context.Context, tx *sql.Tx, cs []Claimed, now time.Time, lease time.Duration) ([]Claimed, error) {
-	if len(cs) == 0 {
-		return cs, nil
+// quiet says that nothing was due for a list of endpoints as of an
+// outbox version, and that nothing can become due before until (Unix ms)
+// unless the outbox changes.
+type quiet struct {
+	version   int64
+	endpoints string
+	until     int64
+}
+
+// quietOutbox reports whether nothing is due at now for endpoints, by a
+// read: the outbox's version when it has not moved since a pass found
+// nothing due and until has not come (one row), else the due query. A
+// backlog waiting behind a dead receiver thus costs one row per pass,
+// not a look at every waiting delivery.
+func (s *Store) quietOutbox(ctx context.Context, now time.Time, endpoints []string) (bool, error) {
+	version, err := s.outboxVersion(ctx)
+	if err != nil {
+		return false, err
 	}
-	args := []any{ms(now.Add(lease)), ms(now)}
-	for _, c := range cs {
-		args = append(args, c.ID)
+	key := strings.Join(endpoints, "\x00")
+	if q := s.quiet.Load(); q != nil && q.version == version && q.endpoints == key && ms(now) < q.until {
+		return true, nil
 	}
-	rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET next_attempt_at = ?
-		WHERE state = 'pending' AND next_attempt_at <= ? AND id IN (`+placeholders(len(cs))+`) RETURNING id`, args...)
+	var one int
+	err = s.rdb.QueryRowContext(ctx, `SELECT 1 FROM deliveries d WHERE `+dueWhere(len(endpoints))+` LIMIT 1`,
+		dueArgs(now, endpoints)...).Scan(&one)
+	switch {
+	case err == nil:
+		return false, nil
+	case err != sql.ErrNoRows:
+		return false, fmt.Errorf("find due deliveries: %w", err)
+	}
+	// Nothing is due: the earliest a waiting or claimed delivery becomes
+	// due is the earliest anything can (one waiting behind another becomes
+	// claimable when that one does).
+	args := make([]any, 0, len(endpoints)+2)
+	for _, ep := range endpoints {
+		args = append(args, ep)
+	}
+	var until int64
+	err = s.rdb.QueryRowContext(ctx, `SELECT COALESCE(MIN(CASE WHEN next_attempt_at > claim_until THEN next_attempt_at ELSE claim_until END), 0)
+		FROM deliveries WHERE state = 'pending' AND endpoint IN (`+placeholders(len(endpoints))+`)
+		AND (next_attempt_at > ? OR claim_until > ?)`, append(args, ms(now), ms(now))...).Scan(&until)
+	if err != nil {
+		return false, fmt.Errorf("find next due delivery: %w", err)
+	}
+	if until == 0 {
+		until = math.MaxInt64
+	}
+	s.quiet.Store(&quiet{version: version, endpoints: key, until: until})
+	return true, nil
+}
+
+// outboxVersion reads the counter every change to the outbox moves.
+func (s *Store) outboxVersion(ctx context.Context) (int64, error) {
+	var version int64
+	if err := s.rdb.QueryRowContext(ctx, `SELECT version FROM outbox_version WHERE id = 1`).Scan(&version); err != nil {
+		return 0, fmt.Errorf("read outbox version: %w", err)
+	}
+	return version, nil
+}
+
+// claimedRows reads the deliveries ids with their events, oldest first.
+func claimedRows(ctx context.Context, tx *sql.Tx, ids []any) ([]Claimed, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT d.id, d.endpoint, d.attempts, d.order_key, e.id, e.type, e.created_at, e.payload
+		FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id IN (`+placeholders(len(ids))+`)
+		ORDER BY d.created_at, d.id`, ids...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	taken := map[int64]bool{}
+	var out []Claimed
 	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
+		var c Claimed
+		var created int64
+		var payload string
+		if err := rows.Scan(&c.ID, &c.Endpoint, &c.Attempts, &c.OrderKey, &c.Event.ID, &c.Event.Type, &created, &payload); err != nil {
 			return nil, err
 		}
-		taken[id] = true
+		c.Event.CreatedAt, c.Event.Payload = fromMS(created), []byte(payload)
+		out = append(out, c)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return slices.DeleteFunc(cs, func(c Claimed) bool { return !taken[c.ID] }), nil
+	return out, rows.Err()
 }
 
-// setNextAttempt moves the next attempt of the pending deliveries ids to at.
-func setNextAttempt(ctx context.Context, tx *sql.Tx, ids []int64, at time.Time) error {
+// ReleaseClaims ends owner's claims on deliveries it did not attempt, so
+// they are due again at once instead of when the claim ends. A claim
+// another dispatcher took over meanwhile is left alone.
+func (s *Store) ReleaseClaims(ctx context.Context, owner string, ids []int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	args := []any{ms(at)}
+	args := []any{owner}
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = ?
-		WHERE state = 'pending' AND id IN (`+placeholders(len(ids))+`)`, args...)
-	return err
-}
-
-// ReleaseClaims makes claimed deliveries that were not attempted due at at
-// again, instead of waiting for their lease to end.
-func (s *Store) ReleaseClaims(ctx context.Context, ids []int64, at time.Time) error {
-	if err := s.tx(ctx, func(tx *sql.Tx) error { return setNextAttempt(ctx, tx, ids, at) }); err != nil {
+	_, err := s.db.ExecContext(ctx, `UPDATE deliveries SET claimed_by = '', claim_until = 0
+		WHERE claimed_by = ? AND id IN (`+placeholders(len(ids))+`)`, args...)
+	if err != nil {
 		return fmt.Errorf("release %d claimed deliveries: %w", len(ids), err)
 	}
 	return nil
 }
 
 // EnqueueClaimed enqueues ev for endpoint alone and claims its delivery at
-// once (see ClaimDue), for a caller that attempts it right away
+// once for owner (see ClaimDue), for a caller that attempts it right away
 // (`webhooks test`). It fails if the delivery exists and is not pending.
-func (s *Store) EnqueueClaimed(ctx context.Context, ev Event, endpoint string, now time.Time, lease time.Duration) (Claimed, error) {
+func (s *Store) EnqueueClaimed(ctx context.Context, ev Event, endpoint, owner string, now time.Time, lease time.Duration) (Claimed, error) {
 	c := Claimed{Endpoint: endpoint, Event: ev}
 	if err := s.tx(ctx, func(tx *sql.Tx) error {
 		if err := enqueue(ctx, tx, ev, []string{endpoint}); err != nil {
 			return err
 		}
 		var state string
-		err := tx.QueryRowContext(ctx, `SELECT id, attempts, state FROM deliveries WHERE event_id = ? AND endpoint = ?`,
-			ev.ID, endpoint).Scan(&c.ID, &c.Attempts, &state)
+		err := tx.QueryRowContext(ctx, `SELECT id, attempts, state, order_key FROM deliveries WHERE event_id = ? AND endpoint = ?`,
+			ev.ID, endpoint).Scan(&c.ID, &c.Attempts, &state, &c.OrderKey)
 		if err != nil {
 			return err
 		}
 		if state != DeliveryPending {
 			return fmt.Errorf("delivery %d is %s", c.ID, state)
 		}
-		return setNextAttempt(ctx, tx, []int64{c.ID}, now.Add(lease))
+		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET claimed_by = ?, claim_until = ? WHERE id = ?`,
+			owner, ms(now.Add(lease)), c.ID)
+		return err
 	}); err != nil {
 		return Claimed{}, fmt.Errorf("enqueue %s for %s: %w", ev.ID, endpoint, err)
 	}
@@ -236,11 +329,14 @@ type AttemptResult struct {
 	NextAttemptAt time.Time // when a DeliveryPending delivery is due again
 }
 
-// RecordAttempts appends each result to its delivery's attempt log and
-// sets the delivery's new state, all in one transaction (callers batch
-// concurrent results: one commit for many). A delivery that is no longer
-// pending (replayed or finished elsewhere meanwhile) only gets the log entry.
-func (s *Store) RecordAttempts(ctx context.Context, rs ...AttemptResult) error {
+// RecordAttempts appends each result to its delivery's attempt log and,
+// where owner still holds the delivery's claim, sets its new state and
+// ends the claim, all in one transaction (callers batch concurrent
+// results: one commit for many). A delivery whose claim another
+// dispatcher took over (this one outlived its lease), or that is no longer
+// pending (replayed or finished elsewhere meanwhile), only gets the log
+// entry: the claim's holder decides what happens next.
+func (s *Store) RecordAttempts(ctx context.Context, owner string, rs ...AttemptResult) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		logStmt, err := tx.PrepareContext(ctx, `INSERT INTO delivery_attempts (delivery_id, attempt, at, status, error, duration_ms)
 			VALUES (?, (SELECT COALESCE(MAX(attempt), 0) + 1 FROM delivery_attempts WHERE delivery_id = ?), ?, ?, ?, ?)`)
@@ -249,7 +345,8 @@ func (s *Store) RecordAttempts(ctx context.Context, rs ...AttemptResult) error {
 		}
 		defer logStmt.Close()
 		setStmt, err := tx.PrepareContext(ctx, `UPDATE deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?,
-			last_attempt_at = ?, last_status = ?, last_error = ?, delivered_at = ? WHERE id = ? AND state = 'pending'`)
+			last_attempt_at = ?, last_status = ?, last_error = ?, delivered_at = ?, claimed_by = '', claim_until = 0
+			WHERE id = ? AND state = 'pending' AND claimed_by = ?`)
 		if err != nil {
 			return err
 		}
@@ -268,7 +365,7 @@ func (s *Store) RecordAttempts(ctx context.Context, rs ...AttemptResult) error {
 			if _, err := logStmt.ExecContext(ctx, r.DeliveryID, r.DeliveryID, ms(r.At), r.Status, r.Error, r.Duration.Milliseconds()); err != nil {
 				return fmt.Errorf("delivery %d: %w", r.DeliveryID, err)
 			}
-			if _, err := setStmt.ExecContext(ctx, r.State, next, ms(r.At), r.Status, r.Error, delivered, r.DeliveryID); err != nil {
+			if _, err := setStmt.ExecContext(ctx, r.State, next, ms(r.At), r.Status, r.Error, delivered, r.DeliveryID, owner); err != nil {
 				return fmt.Errorf("delivery %d: %w", r.DeliveryID, err)
 			}
 		}
@@ -327,7 +424,7 @@ type DisabledEndpoint struct {
 
 // DisabledEndpoints returns the disabled endpoints by name.
 func (s *Store) DisabledEndpoints(ctx context.Context) (map[string]DisabledEndpoint, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name, disabled_at, disabled_reason FROM endpoints WHERE disabled_at <> 0`)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT name, disabled_at, disabled_reason FROM endpoints WHERE disabled_at <> 0`)
 	if err != nil {
 		return nil, fmt.Errorf("list disabled endpoints: %w", err)
 	}
@@ -346,7 +443,7 @@ func (s *Store) DisabledEndpoints(ctx context.Context) (map[string]DisabledEndpo
 
 // Events returns the events of one type, oldest first.
 func (s *Store) Events(ctx context.Context, eventType string) ([]Event, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, type, created_at, payload FROM events WHERE type = ?
+	rows, err := s.rdb.QueryContext(ctx, `SELECT id, type, created_at, payload FROM events WHERE type = ?
 		ORDER BY created_at, id`, eventType)
 	if err != nil {
 		return nil, fmt.Errorf("list %s events: %w", eventType, err)
@@ -407,7 +504,7 @@ func (s *Store) Deliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, e
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT d.id, d.event_id, e.type, d.endpoint, d.state, d.next_attempt_at,
+	rows, err := s.rdb.QueryContext(ctx, `SELECT d.id, d.event_id, e.type, d.endpoint, d.state, d.next_attempt_at,
 		d.last_attempt_at, d.last_status, d.last_error, d.delivered_at, d.created_at
 		FROM deliveries d JOIN events e ON e.id = d.event_id
 		WHERE (CAST(? AS BIGINT) = 0 OR d.id = ?) AND (? = '' OR d.endpoint = ?) AND (? = '' OR d.state = ?)
@@ -449,7 +546,7 @@ func (s *Store) attachLog(ctx context.Context, ds []Delivery, index map[int64]in
 	for i, d := range ds {
 		args[i] = d.ID
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT delivery_id, attempt, at, status, error, duration_ms
+	rows, err := s.rdb.QueryContext(ctx, `SELECT delivery_id, attempt, at, status, error, duration_ms
 		FROM delivery_attempts WHERE delivery_id IN (`+placeholders(len(ds))+`) ORDER BY delivery_id, attempt`, args...)
 	if err != nil {
 		return fmt.Errorf("list delivery attempts: %w", err)
@@ -479,10 +576,33 @@ type EndpointCounts struct {
 	LastError     string
 }
 
-// QueueCounts returns the pending and failed deliveries per endpoint name
-// (index-only; cheap enough for every dispatcher pass).
+// QueueCounts returns the pending and failed deliveries per endpoint name:
+// counted from an index when the outbox has moved since the last call,
+// else the counts then (one row read), so every dispatcher pass can ask.
 func (s *Store) QueueCounts(ctx context.Context) (map[string]EndpointCounts, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT endpoint, state, COUNT(*) FROM deliveries
+	version, err := s.outboxVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if c := s.counts.Load(); c != nil && c.version == version {
+		return maps.Clone(c.counts), nil
+	}
+	out, err := s.countQueue(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.counts.Store(&queueCounts{version: version, counts: maps.Clone(out)})
+	return out, nil
+}
+
+// queueCounts are QueueCounts as of an outbox version.
+type queueCounts struct {
+	version int64
+	counts  map[string]EndpointCounts
+}
+
+func (s *Store) countQueue(ctx context.Context) (map[string]EndpointCounts, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT endpoint, state, COUNT(*) FROM deliveries
 		WHERE state IN ('pending', 'failed') GROUP BY endpoint, state`)
 	if err != nil {
 		return nil, fmt.Errorf("count deliveries: %w", err)
@@ -513,7 +633,7 @@ func (s *Store) EndpointSummary(ctx context.Context) (map[string]EndpointCounts,
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT d.endpoint, x.delivered, d.last_attempt_at, d.last_status, d.last_error
+	rows, err := s.rdb.QueryContext(ctx, `SELECT d.endpoint, x.delivered, d.last_attempt_at, d.last_status, d.last_error
 		FROM deliveries d JOIN (SELECT endpoint, MAX(last_attempt_at) AS last, MAX(delivered_at) AS delivered
 			FROM deliveries GROUP BY endpoint) x ON x.endpoint = d.endpoint AND d.last_attempt_at = x.last
 		WHERE x.last > 0`)
@@ -538,9 +658,7 @@ func (s *Store) EndpointSummary(ctx context.Context) (map[string]EndpointCounts,
 
 // AlertDeliveries returns, by alert ID, the deliveries of the events whose
 // data.alert_id is one of ids (commitment.* events), newest first, each
-// with its attempt log. An alert without deliveries has no entry. The
-// alert ID lives only in the payload, so this reads the events' JSON: for
-// the few alerts of one customer, not for every alert at once.
+// with its attempt log. An alert without deliveries has no entry.
 func (s *Store) AlertDeliveries(ctx context.Context, ids []string) (map[string][]Delivery, error) {
 	out := map[string][]Delivery{}
 	if len(ids) == 0 {
@@ -550,10 +668,9 @@ func (s *Store) AlertDeliveries(ctx context.Context, ids []string) (map[string][
 	for i, id := range ids {
 		args[i] = id
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT x.alert_id, d.id, d.event_id, x.type, d.endpoint, d.state,
+	rows, err := s.rdb.QueryContext(ctx, `SELECT x.alert_id, d.id, d.event_id, x.type, d.endpoint, d.state,
 		d.next_attempt_at, d.last_attempt_at, d.last_status, d.last_error, d.delivered_at, d.created_at
-		FROM (SELECT id, type, `+s.d.jsonText("payload", "data", "alert_id")+` AS alert_id FROM events) x
-		JOIN deliveries d ON d.event_id = x.id
+		FROM events x JOIN deliveries d ON d.event_id = x.id
 		WHERE x.alert_id IN (`+placeholders(len(ids))+`)
 		ORDER BY d.created_at DESC, d.id DESC`, args...)
 	if err != nil {

@@ -96,7 +96,7 @@ func testClaimDue(t *testing.T, b backend) {
 			if eps == nil {
 				eps = []string{"h1"}
 			}
-			got, err := s.ClaimDue(t.Context(), t0.Add(time.Minute), eps, time.Minute, 100)
+			got, err := s.ClaimDue(t.Context(), t0.Add(time.Minute), "d1", eps, time.Minute, 100)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -111,7 +111,7 @@ func testClaimDue(t *testing.T, b backend) {
 func backOff(t *testing.T, s *Store, event, ep string, next time.Time) int64 {
 	t.Helper()
 	id := deliveryID(t, s, event, ep)
-	err := s.RecordAttempts(t.Context(), AttemptResult{DeliveryID: id, At: t0, Status: 500, Error: "HTTP 500",
+	err := s.RecordAttempts(t.Context(), "", AttemptResult{DeliveryID: id, At: t0, Status: 500, Error: "HTTP 500",
 		State: DeliveryPending, NextAttemptAt: next})
 	if err != nil {
 		t.Fatal(err)
@@ -134,22 +134,22 @@ func testClaimIsALease(t *testing.T, s *Store) {
 	ctx := t.Context()
 	enqueueTo(t, s, []string{"h1"}, customerEvent("a", "c1", 0))
 	now := t0.Add(time.Second)
-	first, err := s.ClaimDue(ctx, now, []string{"h1"}, time.Minute, 10)
+	first, err := s.ClaimDue(ctx, now, "d1", []string{"h1"}, time.Minute, 10)
 	if err != nil || len(first) != 1 || first[0].OrderKey != "c1" {
 		t.Fatalf("first claim = %+v, %v; want delivery a with order key c1", first, err)
 	}
-	again, err := s.ClaimDue(ctx, now.Add(59*time.Second), []string{"h1"}, time.Minute, 10)
+	again, err := s.ClaimDue(ctx, now.Add(59*time.Second), "d1", []string{"h1"}, time.Minute, 10)
 	if err != nil || len(again) != 0 {
 		t.Fatalf("claim within the lease = %v, %v; want nothing", claimedIDs(again), err)
 	}
-	after, err := s.ClaimDue(ctx, now.Add(61*time.Second), []string{"h1"}, time.Minute, 10)
+	after, err := s.ClaimDue(ctx, now.Add(61*time.Second), "d1", []string{"h1"}, time.Minute, 10)
 	if err != nil || len(after) != 1 || after[0].Event.ID != "a" {
 		t.Fatalf("claim after the lease = %v, %v; want a again (same event id)", claimedIDs(after), err)
 	}
-	if err := s.ReleaseClaims(ctx, []int64{after[0].ID}, now); err != nil {
+	if err := s.ReleaseClaims(ctx, "d1", []int64{after[0].ID}); err != nil {
 		t.Fatal(err)
 	}
-	released, err := s.ClaimDue(ctx, now.Add(62*time.Second), []string{"h1"}, time.Minute, 10)
+	released, err := s.ClaimDue(ctx, now.Add(62*time.Second), "d1", []string{"h1"}, time.Minute, 10)
 	if err != nil || len(released) != 1 {
 		t.Fatalf("claim after release = %v, %v; want a", claimedIDs(released), err)
 	}
@@ -166,7 +166,7 @@ func testRecordAttemptAndRedeliver(t *testing.T, s *Store) {
 		{DeliveryID: id, At: t0.Add(5 * time.Second), Status: 500, Error: "HTTP 500", State: DeliveryFailed},
 	}
 	for _, r := range steps {
-		if err := s.RecordAttempts(ctx, r); err != nil {
+		if err := s.RecordAttempts(ctx, "", r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -187,11 +187,11 @@ func testRecordAttemptAndRedeliver(t *testing.T, s *Store) {
 	if redo.State != DeliveryPending || redo.EventID != "a" || redo.Attempts != 2 || !redo.NextAttemptAt.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("after redeliver: %+v; want pending, same event, log kept, due now", redo)
 	}
-	got, err := s.ClaimDue(ctx, t0.Add(time.Hour), []string{"h1"}, time.Minute, 10)
+	got, err := s.ClaimDue(ctx, t0.Add(time.Hour), "d1", []string{"h1"}, time.Minute, 10)
 	if err != nil || len(got) != 1 || got[0].Attempts != 0 {
 		t.Fatalf("claim after redeliver = %+v, %v; want a fresh round (0 attempts)", got, err)
 	}
-	err = s.RecordAttempts(ctx, AttemptResult{DeliveryID: id, At: t0.Add(time.Hour), Duration: time.Second, Status: 204, State: DeliveryDelivered})
+	err = s.RecordAttempts(ctx, "d1", AttemptResult{DeliveryID: id, At: t0.Add(time.Hour), Duration: time.Second, Status: 204, State: DeliveryDelivered})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,17 +210,17 @@ func TestEnqueueClaimed(t *testing.T) { forEachStore(t, testEnqueueClaimed) }
 func testEnqueueClaimed(t *testing.T, s *Store) {
 	ctx := t.Context()
 	ev := Event{ID: "t1", Type: "webhook.test", CreatedAt: t0, Payload: []byte(`{}`)}
-	c, err := s.EnqueueClaimed(ctx, ev, "h1", t0, time.Minute)
+	c, err := s.EnqueueClaimed(ctx, ev, "h1", "d1", t0, time.Minute)
 	if err != nil || c.ID == 0 || c.Endpoint != "h1" {
 		t.Fatalf("EnqueueClaimed = %+v, %v", c, err)
 	}
-	if got, _ := s.ClaimDue(ctx, t0, []string{"h1"}, time.Minute, 10); len(got) != 0 {
+	if got, _ := s.ClaimDue(ctx, t0, "d1", []string{"h1"}, time.Minute, 10); len(got) != 0 {
 		t.Fatalf("a claimed test delivery was claimed again: %v", claimedIDs(got))
 	}
-	if err := s.RecordAttempts(ctx, AttemptResult{DeliveryID: c.ID, At: t0, Status: 200, State: DeliveryDelivered}); err != nil {
+	if err := s.RecordAttempts(ctx, "d1", AttemptResult{DeliveryID: c.ID, At: t0, Status: 200, State: DeliveryDelivered}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.EnqueueClaimed(ctx, ev, "h1", t0, time.Minute); err == nil {
+	if _, err := s.EnqueueClaimed(ctx, ev, "h1", "d1", t0, time.Minute); err == nil {
 		t.Fatal("EnqueueClaimed of a delivered event succeeded; want an error")
 	}
 }
@@ -232,7 +232,7 @@ func testCountsAndSummary(t *testing.T, s *Store) {
 	enqueueTo(t, s, []string{"h1", "h2"}, customerEvent("a", "c1", 0), customerEvent("b", "c2", 0), customerEvent("c", "c3", 0))
 	record := func(ev, ep string, r AttemptResult) {
 		r.DeliveryID = deliveryID(t, s, ev, ep)
-		if err := s.RecordAttempts(ctx, r); err != nil {
+		if err := s.RecordAttempts(ctx, "", r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -282,13 +282,13 @@ func testAlertDeliveries(t *testing.T, s *Store) {
 	}
 	enqueueTo(t, s, []string{"h1", "h2"}, alertEvent("e1", "a1", 0), alertEvent("e2", "a1", time.Second),
 		alertEvent("e3", "a2", 0), Event{ID: "bad", Type: "commitment.slipped", CreatedAt: t0, Payload: []byte(`{`)})
-	cl, err := s.ClaimDue(ctx, t0.Add(time.Minute), []string{"h1"}, time.Minute, 10)
+	cl, err := s.ClaimDue(ctx, t0.Add(time.Minute), "d1", []string{"h1"}, time.Minute, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range cl {
 		if c.Event.ID == "e1" {
-			if err := s.RecordAttempts(ctx, AttemptResult{DeliveryID: c.ID, At: t0, State: DeliveryDelivered, Status: 204}); err != nil {
+			if err := s.RecordAttempts(ctx, "d1", AttemptResult{DeliveryID: c.ID, At: t0, State: DeliveryDelivered, Status: 204}); err != nil {
 				t.Fatal(err)
 			}
 		}

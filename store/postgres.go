@@ -42,7 +42,7 @@ func openPostgres(ctx context.Context, dsn string, target int) (*Store, error) {
 	db.SetMaxIdleConns(postgresMaxConns)
 	db.SetConnMaxIdleTime(postgresConnMaxIdle)
 	where := fmt.Sprintf("postgres database %s on %s", cfg.Database, cfg.Host)
-	s := &Store{db: db, d: postgresDialect, now: time.Now}
+	s := &Store{db: db, rdb: db, d: postgresDialect, now: time.Now}
 	var version int
 	if err := db.QueryRowContext(ctx, `SELECT current_setting('server_version_num')::int`).Scan(&version); err != nil {
 		db.Close()

@@ -199,10 +199,10 @@ func TestConcurrentClaims(t *testing.T) {
 	var mu sync.Mutex
 	claims := map[int64]int{}
 	var wg sync.WaitGroup
-	for _, s := range stores {
+	for i, s := range stores {
 		wg.Go(func() {
 			for {
-				cs, err := s.ClaimDue(t.Context(), t0, []string{"a", "b"}, time.Hour, 7)
+				cs, err := s.ClaimDue(t.Context(), t0, fmt.Sprintf("d%d", i), []string{"a", "b"}, time.Hour, 7)
 				if err != nil {
 					t.Error(err)
 					return

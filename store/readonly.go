@@ -81,7 +81,7 @@ func openReadOnly(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	db.SetMaxOpenConns(1)
-	s := &Store{db: db, d: sqliteDialect, now: time.Now, snap: snap}
+	s := &Store{db: db, rdb: db, d: sqliteDialect, now: time.Now, snap: snap}
 	if err := s.checkSchema(ctx); err != nil {
 		db.Close()
 		if snap == nil && isCantOpen(err) {

@@ -54,7 +54,7 @@ func (s *Store) Silences(ctx context.Context, t time.Time, all bool) ([]cadence.
 		q += ` WHERE ends_at > ?`
 		args = append(args, ms(t))
 	}
-	rows, err := s.db.QueryContext(ctx, q+` ORDER BY starts_at, rowid`, args...)
+	rows, err := s.rdb.QueryContext(ctx, q+` ORDER BY starts_at, rowid`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list silences: %w", err)
 	}
@@ -90,7 +90,7 @@ func (s *Store) ExpireSilence(ctx context.Context, id string, at time.Time) erro
 		return nil
 	}
 	var found int
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM silences WHERE id = ?`, id).Scan(&found); err != nil {
+	if err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM silences WHERE id = ?`, id).Scan(&found); err != nil {
 		return fmt.Errorf("expire silence %s: %w", id, err)
 	}
 	if found > 0 {

@@ -99,7 +99,7 @@ func sourceStats(ctx context.Context, tx *sql.Tx, source, lock string) (map[stri
 
 // Sources returns the health of every source that has ever synced, by name.
 func (s *Store) Sources(ctx context.Context) ([]SourceStatus, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name, last_attempt_at, last_success_at, failing_since,
+	rows, err := s.rdb.QueryContext(ctx, `SELECT name, last_attempt_at, last_success_at, failing_since,
 		consecutive_failures, last_error, stats FROM sources ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("list sources: %w", err)

@@ -9,7 +9,7 @@ import (
 // whether due now or backing off) and those that exhausted their retries
 // (failed, until redelivered). Delivered ones are not counted.
 func (s *Store) OutboxDepth(ctx context.Context) (pending, failed int, err error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT state, COUNT(*) FROM deliveries
+	rows, err := s.rdb.QueryContext(ctx, `SELECT state, COUNT(*) FROM deliveries
 		WHERE state IN ('pending', 'failed') GROUP BY state`)
 	if err != nil {
 		return 0, 0, fmt.Errorf("count outbox: %w", err)

@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite" // registers the "sqlite" driver
@@ -34,13 +35,29 @@ const FileName = "touchbase.db"
 
 // Store is an open database. It is safe for concurrent use. On SQLite,
 // writes are serialised on one connection, as SQLite allows one writer at
-// a time; on Postgres a pool of connections serves it.
+// a time, and reads that need no write go to a small pool of read-only
+// connections: in WAL mode a reader sees the last commit without waiting
+// for the writer, so a full load of millions of interactions, a CLI query
+// or the dashboard never stalls a sync's commit (and the reverse). On
+// Postgres one pool of connections serves both (rdb is db).
 type Store struct {
-	db   *sql.DB
+	db   *sql.DB // the one writer; reads inside a write transaction use it too
+	rdb  *sql.DB // read-only connections, for reads outside a transaction
 	d    dialect
 	now  func() time.Time
 	snap *snapshot // an immutable read-only open's view of its file; nil otherwise
+
+	quiet  atomic.Pointer[quiet]       // the outbox found with nothing due (quietOutbox)
+	counts atomic.Pointer[queueCounts] // the last QueueCounts
+
+	ckpt     *sql.DB       // SQLite: the checkpointer's own connection; nil otherwise
+	stopCkpt chan struct{} // closed by Close
+	ckptDone chan struct{} // closed when the checkpointer has stopped
 }
+
+// readConns is the size of the SQLite read pool: the evaluation's load,
+// the dashboard, the API and a dispatcher's due check at once.
+const readConns = 4
 
 // Open opens (creating if needed) the SQLite database in dir and migrates
 // it to the latest schema. dir is created with mode 0750 if missing: the
@@ -63,6 +80,8 @@ func open(ctx context.Context, dir string, target int) (*Store, error) {
 	path := filepath.Join(dir, FileName)
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate" +
+		// Commits do not checkpoint (see checkpoint).
+		"&_pragma=wal_autocheckpoint(0)" +
 		// Sorts and index builds in memory, and a 32 MiB page cache: a
 		// large first IMAP sync writes 15-25% faster.
 		"&_pragma=temp_store(MEMORY)&_pragma=cache_size(-32768)"
@@ -89,7 +108,50 @@ func open(ctx context.Context, dir string, target int) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	// Opened after the migration, which made the file WAL: query_only
+	// makes any write on these connections an error rather than a second
+	// writer queueing behind the first.
+	s.rdb, err = sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)"+
+		"&_pragma=temp_store(MEMORY)&_pragma=cache_size(-16384)")
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	s.rdb.SetMaxOpenConns(readConns)
+	s.rdb.SetMaxIdleConns(readConns)
+	if s.ckpt, err = sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)"); err != nil {
+		s.rdb.Close()
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	s.ckpt.SetMaxOpenConns(1)
+	s.stopCkpt, s.ckptDone = make(chan struct{}), make(chan struct{})
+	go s.checkpoint()
 	return s, nil
+}
+
+// checkpointEvery is how often the WAL is copied back into the database.
+const checkpointEvery = time.Second
+
+// checkpoint copies the WAL back into the database every checkpointEvery,
+// on a connection of its own, until Close. SQLite's automatic checkpoint
+// runs inside the commit that crosses its threshold, and while readers
+// keep the WAL from being reset it ran in commit after commit: a sync's
+// commit paid for copying and syncing pages beside every long read.
+// PASSIVE never waits for readers or the writer; what it cannot copy yet
+// is copied by a later run.
+func (s *Store) checkpoint() {
+	defer close(s.ckptDone)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopCkpt:
+			return
+		case <-t.C:
+			_, _ = s.ckpt.Exec("PRAGMA wal_checkpoint(PASSIVE)") // best effort: the next run retries
+		}
+	}
 }
 
 // isBusy says whether err is SQLite's SQLITE_BUSY (any extended code).
@@ -98,8 +160,19 @@ func isBusy(err error) bool {
 	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close stops the checkpointer and closes the database; the last
+// connection to close checkpoints what is left.
+func (s *Store) Close() error {
+	if s.ckpt == nil { // Postgres, or a read-only SQLite open
+		if s.rdb != s.db {
+			return errors.Join(s.rdb.Close(), s.db.Close())
+		}
+		return s.db.Close()
+	}
+	close(s.stopCkpt)
+	<-s.ckptDone
+	return errors.Join(s.ckpt.Close(), s.rdb.Close(), s.db.Close())
+}
 
 // latestVersion is the schema version this binary migrates to (the same
 // on both backends: a test keeps them in step).

@@ -98,7 +98,7 @@ func emptyPostgres(s *Store) error {
 		return fmt.Errorf("schema version %d (%v) after the test", v, err)
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT tablename FROM pg_tables
-		WHERE schemaname = current_schema() AND tablename <> 'schema_version'`)
+		WHERE schemaname = current_schema() AND tablename NOT IN ('schema_version', 'outbox_version')`)
 	if err != nil {
 		return err
 	}

@@ -139,7 +139,7 @@ func (d *Dispatcher) Test(ctx context.Context, name string) (Probe, error) {
 	if err != nil {
 		return Probe{}, err
 	}
-	c, err := d.st.EnqueueClaimed(ctx, ev, name, now, d.lease)
+	c, err := d.st.EnqueueClaimed(ctx, ev, name, d.owner, now, d.lease)
 	if err != nil {
 		return Probe{}, fmt.Errorf("test webhook %s: %w", name, err)
 	}
@@ -154,7 +154,7 @@ func (d *Dispatcher) Test(ctx context.Context, name string) (Probe, error) {
 		res.State = store.DeliveryDelivered
 	}
 	rctx := context.WithoutCancel(ctx)
-	if err := d.st.RecordAttempts(rctx, res); err != nil {
+	if err := d.st.RecordAttempts(rctx, d.owner, res); err != nil {
 		return p, fmt.Errorf("test webhook %s: %w", name, err)
 	}
 	d.observe(run, c, 1, res, o)

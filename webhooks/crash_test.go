@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -129,5 +131,99 @@ func TestKillBetweenSendAndRecord(t *testing.T) {
 	}
 	if ds, _ := st.Deliveries(t.Context(), store.DeliveryFilter{}); ds[0].State != store.DeliveryDelivered || ds[0].Attempts != 1 {
 		t.Fatalf("after the resend: %+v; want delivered with one recorded attempt", ds[0])
+	}
+}
+
+// Environment of the dispatcher processes TestTwoDispatcherProcesses runs.
+const sharedDir = "TOUCHBASE_WEBHOOKS_SHARED_DIR"
+
+// TestSharedChild is not a test: it is one of the dispatcher processes
+// that TestTwoDispatcherProcesses runs on one store.
+func TestSharedChild(t *testing.T) {
+	dir := os.Getenv(sharedDir)
+	if dir == "" {
+		t.Skip("helper process of TestTwoDispatcherProcesses")
+	}
+	st, err := store.Open(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	h := config.Webhook{Name: "crm", URL: os.Getenv(crashURL), Secrets: []config.Secret{{File: os.Getenv(crashSecret)}}}
+	d, err := New([]config.Webhook{h}, st, zap.NewNop(), nil, WithConcurrency(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
+		if err := d.DeliverDue(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if pending, _, err := st.OutboxDepth(t.Context()); err != nil || pending == 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("deliveries still pending after a minute")
+}
+
+// TestTwoDispatcherProcesses runs two dispatcher processes on one store
+// at once: their claims never overlap, so every event arrives exactly
+// once, each customer's in order.
+func TestTwoDispatcherProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts subprocesses")
+	}
+	rc := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		time.Sleep(time.Millisecond) // let the other process claim meanwhile
+		w.WriteHeader(http.StatusOK)
+	})
+	sec, _ := newSecret(t)
+	h := config.Webhook{Name: "crm", URL: rc.URL, Secrets: []config.Secret{sec}}
+	dir := t.TempDir()
+	st := openStore(t, dir)
+	var evs []store.Event
+	for i := range 300 {
+		ev, err := NewEvent(cadence.EventID("shared", strconv.Itoa(i)), CommitmentSlipped, time.Now().Add(time.Duration(i)*time.Millisecond),
+			map[string]any{"customer": map[string]string{"id": "c" + strconv.Itoa(i%20)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, ev)
+	}
+	if err := st.Enqueue(t.Context(), evs, Routes([]config.Webhook{h})); err != nil {
+		t.Fatal(err)
+	}
+	var children []*exec.Cmd
+	var outs []*bytes.Buffer
+	for range 2 {
+		var out bytes.Buffer
+		child := exec.Command(os.Args[0], "-test.run=^TestSharedChild$", "-test.v")
+		child.Env = append(os.Environ(), sharedDir+"="+dir, crashURL+"="+rc.URL, crashSecret+"="+sec.File)
+		child.Stdout, child.Stderr = &out, &out
+		if err := child.Start(); err != nil {
+			t.Fatal(err)
+		}
+		children, outs = append(children, child), append(outs, &out)
+	}
+	for i, c := range children {
+		if err := c.Wait(); err != nil {
+			t.Fatalf("dispatcher process %d: %v\n%s", i, err, outs[i])
+		}
+	}
+	seen := map[string]int{}
+	last := map[string]int{} // customer → index of its last event received
+	for _, r := range rc.requests() {
+		seen[r.ID()]++
+		i := slices.IndexFunc(evs, func(ev store.Event) bool { return ev.ID == r.ID() })
+		cust := "c" + strconv.Itoa(i%20)
+		if prev, ok := last[cust]; ok && prev > i {
+			t.Errorf("customer %s: event %d arrived after event %d", cust, i, prev)
+		}
+		last[cust] = i
+	}
+	for _, ev := range evs {
+		if seen[ev.ID] != 1 {
+			t.Errorf("event %s arrived %d times; want once", ev.ID, seen[ev.ID])
+		}
 	}
 }

@@ -119,7 +119,7 @@ func (d *Dispatcher) deliver(ctx context.Context, claimed []store.Claimed, expir
 	}
 	wg.Wait()
 	if len(release) > 0 {
-		if err := d.st.ReleaseClaims(context.WithoutCancel(ctx), release, d.now()); err != nil {
+		if err := d.st.ReleaseClaims(context.WithoutCancel(ctx), d.owner, release); err != nil {
 			d.log.Warn("release claimed deliveries; they wait for their lease", zap.Error(err))
 		}
 	}
@@ -173,7 +173,8 @@ func (d *Dispatcher) attempt(ctx context.Context, run *endpointRun, c store.Clai
 		return false, false
 	}
 	n := c.Attempts + 1
-	state, wait := decide(n, o, d.spread)
+	retry, err := o.result()
+	state, wait := decide(n, retry, err, d.spread)
 	res := store.AttemptResult{DeliveryID: c.ID, At: at, Duration: took, Status: o.status, Error: o.errText, State: state}
 	if state == store.DeliveryPending {
 		res.NextAttemptAt = at.Add(wait)
@@ -261,7 +262,8 @@ func (d *Dispatcher) send(ctx context.Context, run *endpointRun, c store.Claimed
 // commit that carries theirs. Concurrent workers thus share transactions
 // instead of queueing for SQLite's single writer one by one.
 type recorder struct {
-	st    *store.Store
+	st    Outbox
+	owner string // the Dispatcher's: claims it holds are the ones it records
 	mu    sync.Mutex
 	queue []recordReq
 	busy  bool
@@ -290,7 +292,7 @@ func (r *recorder) record(ctx context.Context, res store.AttemptResult) error {
 		for i, q := range batch {
 			results[i] = q.res
 		}
-		err := r.st.RecordAttempts(ctx, results...)
+		err := r.st.RecordAttempts(ctx, r.owner, results...)
 		for _, q := range batch {
 			q.done <- err
 		}

@@ -3,19 +3,28 @@
 // webhook-id is the event ID, stable across retries, restarts and replays.
 //
 // Delivery is at-least-once. A pass claims due deliveries in the store
-// (a lease), sends them, and records each attempt; a crash between sending
-// and recording resends the event with the same webhook-id once the lease
-// ends, and receivers deduplicate on it. Retries wait in the store
-// (next_attempt_at), never in memory, so they survive restarts.
+// (a lease held in the dispatcher's name, so several dispatchers, in one
+// process or several, never send one delivery at once), sends them, and
+// records each attempt; a crash between sending and recording resends the
+// event with the same webhook-id once the lease ends, and receivers
+// deduplicate on it. Retries wait in the store (next_attempt_at), never in
+// memory, so they survive restarts.
+//
+// The dispatcher only notifies: which events exist is evaluation's
+// business (commitment.* and sync.* alike). Each attempt's outcome is
+// (retry bool, err error), as Alertmanager's notifiers report it, and the
+// backoff schedule alone decides what follows.
 package webhooks
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -30,12 +39,26 @@ import (
 
 // Defaults of the options.
 const (
-	DefaultTimeout          = 10 * time.Second
-	DefaultConcurrency      = 8 // per endpoint
-	DefaultSyncFailingAfter = time.Hour
-	defaultBatch            = 256
-	syncCheckEvery          = 15 * time.Second
+	DefaultTimeout     = 10 * time.Second
+	DefaultConcurrency = 8 // per endpoint
+	defaultBatch       = 256
 )
+
+// Outbox is what a Dispatcher needs of the store: the webhook outbox
+// (*store.Store implements it; see there for each method's contract).
+type Outbox interface {
+	ClaimDue(ctx context.Context, now time.Time, owner string, endpoints []string, lease time.Duration, limit int) ([]store.Claimed, error)
+	ReleaseClaims(ctx context.Context, owner string, ids []int64) error
+	RecordAttempts(ctx context.Context, owner string, rs ...store.AttemptResult) error
+	EnqueueClaimed(ctx context.Context, ev store.Event, endpoint, owner string, now time.Time, lease time.Duration) (store.Claimed, error)
+	Redeliver(ctx context.Context, id int64, now time.Time) error
+	Deliveries(ctx context.Context, f store.DeliveryFilter) ([]store.Delivery, error)
+	QueueCounts(ctx context.Context) (map[string]store.EndpointCounts, error)
+	EndpointSummary(ctx context.Context) (map[string]store.EndpointCounts, error)
+	DisabledEndpoints(ctx context.Context) (map[string]store.DisabledEndpoint, error)
+	DisableEndpoint(ctx context.Context, endpoint string, at time.Time, reason string) error
+	EnableEndpoint(ctx context.Context, endpoint string) error
+}
 
 // Dispatcher sends due outbox deliveries to one configuration's endpoints.
 // Build a new one on reload; pending deliveries of endpoints that are no
@@ -44,7 +67,8 @@ const (
 type Dispatcher struct {
 	hooks map[string]*endpoint
 	names []string // configured endpoint names, in config order
-	st    *store.Store
+	st    Outbox
+	owner string // the name claims are held in: unique to this Dispatcher
 	log   *zap.Logger
 	m     *metrics
 	http  *httpClient
@@ -56,10 +80,8 @@ type Dispatcher struct {
 	lease       time.Duration
 	concurrency int
 	batch       int
-	syncAfter   time.Duration
 
 	mu        sync.Mutex // one pass at a time
-	lastSync  time.Time  // last sync.* check
 	revivedOK bool       // endpoints disabled under another URL were re-enabled
 }
 
@@ -93,10 +115,6 @@ func WithConcurrency(n int) Option { return func(d *Dispatcher) { d.concurrency 
 // started unless it can end within the lease): the resend delay after a crash.
 func WithLease(l time.Duration) Option { return func(d *Dispatcher) { d.lease = l } }
 
-// WithSyncFailingAfter sets how long a source must fail before sync.failing
-// is sent (default 1h; the daemon passes config Sync.StaleAfter).
-func WithSyncFailingAfter(t time.Duration) Option { return func(d *Dispatcher) { d.syncAfter = t } }
-
 // withJitter replaces the ±20% retry jitter (tests).
 func withJitter(f func(time.Duration) time.Duration) Option {
 	return func(d *Dispatcher) { d.spread = f }
@@ -104,9 +122,9 @@ func withJitter(f func(time.Duration) time.Duration) Option {
 
 // New builds a Dispatcher for hooks. It does no I/O: secrets are read on
 // first use. reg may be nil (CLI commands that do not export metrics).
-func New(hooks []config.Webhook, st *store.Store, log *zap.Logger, reg prometheus.Registerer, opts ...Option) (*Dispatcher, error) {
+func New(hooks []config.Webhook, st Outbox, log *zap.Logger, reg prometheus.Registerer, opts ...Option) (*Dispatcher, error) {
 	d := &Dispatcher{hooks: map[string]*endpoint{}, st: st, log: log, now: time.Now, spread: jitter,
-		timeout: DefaultTimeout, concurrency: DefaultConcurrency, batch: defaultBatch, syncAfter: DefaultSyncFailingAfter}
+		timeout: DefaultTimeout, concurrency: DefaultConcurrency, batch: defaultBatch, owner: newOwner()}
 	for _, o := range opts {
 		o(d)
 	}
@@ -135,8 +153,18 @@ func New(hooks []config.Webhook, st *store.Store, log *zap.Logger, reg prometheu
 	m.present(d.names)
 	d.m = m
 	d.http = newHTTPClient(d.timeout, d.concurrency)
-	d.rec = &recorder{st: st}
+	d.rec = &recorder{st: st, owner: d.owner}
 	return d, nil
+}
+
+// newOwner names a Dispatcher's claims: the host and process, which say
+// who holds a delivery, and a random part, unique to the Dispatcher (a
+// reload builds a new one while the old one may still be finishing).
+func newOwner() string {
+	host, _ := os.Hostname()
+	nonce := make([]byte, 4)
+	_, _ = rand.Read(nonce) // never fails (crypto/rand)
+	return fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(nonce))
 }
 
 // Pass counts the attempts of one DeliverPass. Failed counts attempts a
@@ -165,9 +193,8 @@ func (d *Dispatcher) DeliverDue(ctx context.Context) error {
 	return err
 }
 
-// DeliverPass runs one pass: it enqueues sync.failing/sync.recovered events
-// when sources changed health (checked at most every 15 s), then claims
-// every due delivery of the configured, enabled endpoints and sends them —
+// DeliverPass runs one pass: it claims every due delivery of the
+// configured, enabled endpoints and sends them —
 // at most the concurrency limit at once per endpoint, one customer's (or
 // source's) events in order — recording each attempt before it returns.
 // Errors are the store's; a receiver's failure is recorded and counted in
@@ -183,12 +210,9 @@ func (d *Dispatcher) DeliverPass(ctx context.Context) (Pass, error) {
 	if err := d.revive(ctx); err != nil {
 		errs = append(errs, err)
 	}
-	if err := d.checkSources(ctx); err != nil {
-		errs = append(errs, err)
-	}
 	for ctx.Err() == nil {
 		names, now := d.ready(ctx), d.now()
-		claimed, err := d.st.ClaimDue(ctx, now, names, d.lease, d.batch)
+		claimed, err := d.st.ClaimDue(ctx, now, d.owner, names, d.lease, d.batch)
 		if err != nil {
 			errs = append(errs, err)
 			break
@@ -262,40 +286,6 @@ func (d *Dispatcher) revive(ctx context.Context) error {
 			zap.String("endpoint", name), zap.String("host", e.host))
 	}
 	d.revivedOK = true
-	return nil
-}
-
-// checkSources enqueues sync.* events for sources whose health changed.
-func (d *Dispatcher) checkSources(ctx context.Context) error {
-	now := d.now()
-	if !d.lastSync.IsZero() && now.Sub(d.lastSync) < syncCheckEvery && now.After(d.lastSync) {
-		return nil
-	}
-	sources, err := d.st.Sources(ctx)
-	if err != nil {
-		return err
-	}
-	open, err := openSyncFailures(ctx, d.st)
-	if err != nil {
-		return err
-	}
-	events, err := syncEvents(sources, open, d.syncAfter, now)
-	if err != nil {
-		return err
-	}
-	if len(events) > 0 {
-		hooks := make([]config.Webhook, 0, len(d.names))
-		for _, n := range d.names {
-			hooks = append(hooks, d.hooks[n].Webhook)
-		}
-		if err := d.st.Enqueue(ctx, events, Routes(hooks)); err != nil {
-			return err
-		}
-		for _, ev := range events {
-			d.log.Info("sync health changed", zap.String("type", ev.Type), zap.String("event_id", ev.ID))
-		}
-	}
-	d.lastSync = now
 	return nil
 }
 

@@ -449,11 +449,11 @@ func TestRecorderGroupCommit(t *testing.T) {
 		evs = append(evs, slipped(t, "c"+strconv.Itoa(i), 0))
 	}
 	e.enqueue(t, evs...)
-	claimed, err := e.st.ClaimDue(t.Context(), t0, []string{"crm"}, time.Minute, 100)
+	claimed, err := e.st.ClaimDue(t.Context(), t0, "test", []string{"crm"}, time.Minute, 100)
 	if err != nil || len(claimed) != len(evs) {
 		t.Fatalf("claimed %d, %v", len(claimed), err)
 	}
-	rec := &recorder{st: e.st}
+	rec := &recorder{st: e.st, owner: "test"}
 	var wg sync.WaitGroup
 	for _, c := range claimed {
 		wg.Go(func() {

@@ -1,7 +1,6 @@
 package webhooks
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -18,8 +17,8 @@ const (
 	CommitmentAtRisk    = "commitment.at_risk"
 	CommitmentSlipped   = "commitment.slipped"
 	CommitmentRecovered = "commitment.recovered"
-	SyncFailing         = "sync.failing"
-	SyncRecovered       = "sync.recovered"
+	SyncFailing         = cadence.EventSyncFailing
+	SyncRecovered       = cadence.EventSyncRecovered
 	WebhookTest         = "webhook.test"
 )
 
@@ -55,113 +54,9 @@ func Routes(hooks []config.Webhook) func(eventType string) []string {
 	}
 }
 
-// SyncData is the data of sync.failing and sync.recovered events.
-type SyncData struct {
-	Source              string     `json:"source"` // "imap:<account>" or "caldav:<account>"
-	FailingSince        time.Time  `json:"failing_since"`
-	ConsecutiveFailures int        `json:"consecutive_failures,omitempty"`
-	LastError           string     `json:"last_error,omitempty"`
-	LastSuccessAt       *time.Time `json:"last_success_at"` // null: never synced
-	RecoveredAt         *time.Time `json:"recovered_at,omitempty"`
-	FailingEventID      string     `json:"failing_event_id,omitempty"` // on sync.recovered: the event it closes
-}
-
-// syncEvents compares the sources' health with the open sync.failing
-// events and returns the events to enqueue: sync.recovered for an open
-// failure whose episode ended (the source synced, or it is failing again
-// since a later time), then sync.failing for a source failing for at least
-// after, or failing with its last success at least after ago. IDs derive from the source and failing_since, so repeating a check
-// enqueues nothing new.
-func syncEvents(sources []store.SourceStatus, open map[string]store.Event, after time.Duration, now time.Time) ([]store.Event, error) {
-	var out []store.Event
-	for _, src := range sources {
-		failing := !src.FailingSince.IsZero()
-		failID := cadence.EventID(SyncFailing, src.Name, src.FailingSince.UTC().Format(time.RFC3339Nano))
-		if prev, ok := open[src.Name]; ok && (!failing || prev.ID != failID) {
-			ev, err := recoveredEvent(src, prev, now)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, ev)
-			delete(open, src.Name)
-		}
-		// Failing for the threshold, or failing with no success within it:
-		// `run --once` from a daily cron sees a changed password fail
-		// once a day, and must announce it on the first failure rather
-		// than the next day.
-		stale := !src.LastSuccessAt.IsZero() && now.Sub(src.LastSuccessAt) >= after
-		if !failing || (now.Sub(src.FailingSince) < after && !stale) {
-			continue
-		}
-		if _, ok := open[src.Name]; ok {
-			continue // already announced
-		}
-		data := SyncData{Source: src.Name, FailingSince: src.FailingSince.UTC(), ConsecutiveFailures: src.ConsecutiveFailures,
-			LastError: src.LastError, LastSuccessAt: timePtr(src.LastSuccessAt)}
-		ev, err := NewEvent(failID, SyncFailing, now, data)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ev)
-	}
-	return out, nil
-}
-
-// openSyncFailures returns, by source, the sync.failing events that no
-// sync.recovered event closes yet (its data.failing_event_id names the
-// failing event).
-func openSyncFailures(ctx context.Context, st *store.Store) (map[string]store.Event, error) {
-	failing, err := st.Events(ctx, SyncFailing)
-	if err != nil || len(failing) == 0 {
-		return map[string]store.Event{}, err
-	}
-	recovered, err := st.Events(ctx, SyncRecovered)
-	if err != nil {
-		return nil, err
-	}
-	closed := map[string]bool{}
-	for _, ev := range recovered {
-		var b struct {
-			Data SyncData `json:"data"`
-		}
-		if json.Unmarshal(ev.Payload, &b) == nil {
-			closed[b.Data.FailingEventID] = true
-		}
-	}
-	open := map[string]store.Event{}
-	for _, ev := range failing { // oldest first: the latest failure of a source wins
-		var b struct {
-			Data SyncData `json:"data"`
-		}
-		if json.Unmarshal(ev.Payload, &b) == nil && b.Data.Source != "" && !closed[ev.ID] {
-			open[b.Data.Source] = ev
-		}
-	}
-	return open, nil
-}
-
-// recoveredEvent closes the open failure prev of src.
-func recoveredEvent(src store.SourceStatus, prev store.Event, now time.Time) (store.Event, error) {
-	var was struct {
-		Data SyncData `json:"data"`
-	}
-	_ = json.Unmarshal(prev.Payload, &was) // best effort: failing_since is informative
-	recovered := src.LastSuccessAt
-	if recovered.IsZero() || recovered.Before(was.Data.FailingSince) {
-		recovered = now
-	}
-	data := SyncData{Source: src.Name, FailingSince: was.Data.FailingSince, LastSuccessAt: timePtr(src.LastSuccessAt),
-		RecoveredAt: timePtr(recovered), FailingEventID: prev.ID}
-	return NewEvent(cadence.EventID(SyncRecovered, prev.ID), SyncRecovered, now, data)
-}
-
-func timePtr(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	u := t.UTC()
-	return &u
-}
+// SyncData is the data of sync.failing and sync.recovered events, which
+// evaluation produces (cadence.SourceEvents); the Slack renderer reads it.
+type SyncData = cadence.SyncData
 
 // TestData is the data of a webhook.test event.
 type TestData struct {

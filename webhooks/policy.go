@@ -43,18 +43,39 @@ type outcome struct {
 	retryAfter time.Duration // from a Retry-After header; 0 when absent
 }
 
-// decide returns a delivery's state after attempt number n (1-based, within
-// the current round) ended with o, and for a pending one how long to wait.
-func decide(n int, o outcome, spread func(time.Duration) time.Duration) (state string, wait time.Duration) {
+// attemptError is an attempt that did not deliver: its text is the
+// outcome's errText, and it carries the receiver's Retry-After.
+type attemptError struct{ o outcome }
+
+func (e *attemptError) Error() string { return e.o.errText }
+
+// result is the notifier contract (Alertmanager's): nil when the receiver
+// took the event (2xx); otherwise an *attemptError, and whether another
+// attempt may succeed. No answer, 408, 410 (the endpoint waits, disabled),
+// 425, 429 and 5xx may; any other 3xx or 4xx is a refusal (retry false).
+func (o outcome) result() (retry bool, err error) {
+	if o.status >= 200 && o.status < 300 {
+		return false, nil
+	}
+	return !rejected(o.status), &attemptError{o: o}
+}
+
+// decide is the one backoff stage: it returns a delivery's state after
+// attempt number n (1-based, within the current round) ended with
+// (retry, err), and for a pending one how long to wait. A refusal ends a
+// delivery after clientErrorAttempts attempts rather than one, as a
+// receiver being deployed sends refusals too.
+func decide(n int, retry bool, err error, spread func(time.Duration) time.Duration) (state string, wait time.Duration) {
 	switch {
-	case o.status >= 200 && o.status < 300:
+	case err == nil:
 		return store.DeliveryDelivered, 0
-	case rejected(o.status) && n >= clientErrorAttempts, n > len(schedule):
+	case !retry && n >= clientErrorAttempts, n > len(schedule):
 		return store.DeliveryFailed, 0
 	}
 	wait = spread(schedule[n-1])
-	if o.retryAfter > 0 {
-		wait = max(wait, min(o.retryAfter, maxRetryAfter))
+	var ae *attemptError
+	if errors.As(err, &ae) && ae.o.retryAfter > 0 {
+		wait = max(wait, min(ae.o.retryAfter, maxRetryAfter))
 	}
 	return store.DeliveryPending, wait
 }

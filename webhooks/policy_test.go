@@ -40,7 +40,8 @@ func TestDecide(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			state, wait := decide(tc.n, tc.o, same)
+			retry, err := tc.o.result()
+			state, wait := decide(tc.n, retry, err, same)
 			if state != tc.wantState || wait != tc.wantWait {
 				t.Errorf("decide(%d, %+v) = %s, %s; want %s, %s", tc.n, tc.o, state, wait, tc.wantState, tc.wantWait)
 			}

@@ -24,7 +24,12 @@ import (
 // configuration, the IMAP and CalDAV sources, the evaluation runner and the
 // webhook dispatcher. reg may be nil (run --once, check). With a nil store
 // (check --connect) only the sources are built, for their Check.
+//
+// Each plan's evaluation runner inherits the previous one's interactions
+// (evaluate.Runner.Inherit): a reload classifies them again with the new
+// customers instead of reading them all from the store.
 func planBuilder(reg prometheus.Registerer) func(*config.Config, *store.Store, *zap.Logger) (*daemon.Plan, error) {
+	var last *evaluate.Runner
 	return func(cfg *config.Config, st *store.Store, log *zap.Logger) (*daemon.Plan, error) {
 		plan := &daemon.Plan{}
 		for _, acct := range cfg.Accounts {
@@ -57,12 +62,15 @@ func planBuilder(reg prometheus.Registerer) func(*config.Config, *store.Store, *
 			return plan, nil
 		}
 		runner := evaluate.New(cfg, st, log.With(zap.String("component", "evaluate")))
+		if last != nil {
+			runner.Inherit(last)
+		}
+		last = runner
 		plan.Evaluate = func(ctx context.Context, now time.Time) (daemon.Evaluated, error) {
 			t, err := runner.Pass(ctx, now)
 			return daemon.Evaluated{Opened: t.Opened, Resolved: t.Resolved}, err
 		}
-		disp, err := webhooks.New(cfg.Webhooks, st, log.With(zap.String("component", "webhooks")), reg,
-			webhooks.WithSyncFailingAfter(cfg.Sync.StaleAfter))
+		disp, err := webhooks.New(cfg.Webhooks, st, log.With(zap.String("component", "webhooks")), reg)
 		if err != nil {
 			return nil, fmt.Errorf("webhooks: %w", err)
 		}

@@ -80,7 +80,7 @@ and, from a running daemon, silence IDs. For bash:
 	}
 	root.PersistentFlags().StringVar(&g.config, "config", def, "configuration file (env TOUCHBASE_CONFIG)")
 	root.AddCommand(newDaemonCmd(g), newRunCmd(g), newCheckCmd(g), newStatusCmd(g), newVersionCmd(g))
-	root.AddCommand(newDemoCmd(g))
+	root.AddCommand(newDemoCmd(g), newStoreCmd(g))
 	root.AddCommand(newCustomersCmd(g), newCustomerCmd(g), newAlertsCmd(g), newSilenceCmd(g), newWebhooksCmd(g), newSuggestCmd(g),
 		newUnmatchedCmd(g), newAuthCmd(g))
 	for _, c := range extraCommands {

@@ -18,10 +18,10 @@ import (
 func newStoreCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "store",
-		Short: "Work on the store itself: copy it into PostgreSQL",
+		Short: "Work on the store itself: its figures, a copy into PostgreSQL",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newStoreCopyCmd(g))
+	cmd.AddCommand(newStoreStatsCmd(g), newStoreCopyCmd(g))
 	return cmd
 }
 

@@ -49,7 +49,7 @@ type Source struct {
 	acct      config.Account
 	sync      config.Sync
 	defaultTZ *time.Location
-	st        *store.Store
+	st        Store
 	log       *zap.Logger
 	hc        *http.Client
 	base      *url.URL
@@ -69,7 +69,7 @@ type Source struct {
 // With auth: oauth2, tokens must give the account's OAuth client: every
 // request then carries `Authorization: Bearer` (RFC 6750) instead of basic
 // auth.
-func New(acct config.Account, sync config.Sync, defaultTZ *time.Location, st *store.Store, log *zap.Logger, tokens ...*oauth.Client) (*Source, error) {
+func New(acct config.Account, sync config.Sync, defaultTZ *time.Location, st Store, log *zap.Logger, tokens ...*oauth.Client) (*Source, error) {
 	if acct.CalDAV == nil {
 		return nil, fmt.Errorf("account %s has no caldav settings", acct.Name)
 	}

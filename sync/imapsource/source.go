@@ -28,7 +28,6 @@ import (
 
 	"github.com/touchbase/touchbase/config"
 	"github.com/touchbase/touchbase/oauth"
-	"github.com/touchbase/touchbase/store"
 )
 
 // Log field keys.
@@ -48,7 +47,7 @@ type Source struct {
 	acct config.Account
 	imap config.IMAP
 	sync config.Sync
-	st   *store.Store
+	st   Store
 	log  *zap.Logger
 	tls  *tls.Config
 	now  func() time.Time
@@ -76,7 +75,7 @@ const keepFor = 10 * time.Minute
 //
 // With auth: oauth2, tokens must give the account's OAuth client (the one
 // its CalDAV source shares).
-func New(acct config.Account, sync config.Sync, st *store.Store, log *zap.Logger, tokens ...*oauth.Client) (*Source, error) {
+func New(acct config.Account, sync config.Sync, st Store, log *zap.Logger, tokens ...*oauth.Client) (*Source, error) {
 	if acct.IMAP == nil {
 		return nil, fmt.Errorf("account %s: no imap settings", acct.Name)
 	}
