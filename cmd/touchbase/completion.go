@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -102,8 +103,7 @@ func completeWebhooks(g *globals) completeFunc {
 }
 
 // completeSilenceIDs completes the ID of a silence in force, asking the
-// running daemon (without one there are no suggestions: the store may
-// belong to another user, and opening it could write).
+// running daemon or, without one, reading the store read-only.
 func completeSilenceIDs(g *globals) completeFunc {
 	return func(cmd *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		cfg := loadForCompletion(g)
@@ -117,9 +117,13 @@ func completeSilenceIDs(g *globals) completeFunc {
 		ctx, cancel := context.WithTimeout(cmd.Context(), completeTimeout)
 		defer cancel()
 		b := &backend{cfg: cfg, socket: socket}
-		raw, err := b.call(ctx, apiReq{path: "/v1/silences"})
-		var ss []cadence.Silence
-		if err != nil || json.Unmarshal(raw, &ss) != nil {
+		defer func() {
+			if b.st != nil {
+				b.st.Close()
+			}
+		}()
+		ss, err := silencesForCompletion(ctx, b)
+		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		var out []cobra.Completion
@@ -132,4 +136,22 @@ func completeSilenceIDs(g *globals) completeFunc {
 		}
 		return out, cobra.ShellCompDirectiveNoFileComp
 	}
+}
+
+// silencesForCompletion lists the silences in force: the daemon's, or
+// without a daemon the store's, opened read-only (no migration, no write).
+func silencesForCompletion(ctx context.Context, b *backend) ([]cadence.Silence, error) {
+	raw, err := b.call(ctx, apiReq{path: "/v1/silences"})
+	if err == nil {
+		var ss []cadence.Silence
+		return ss, json.Unmarshal(raw, &ss)
+	}
+	if !errors.Is(err, errNoDaemon) {
+		return nil, err
+	}
+	st, err := b.openStore(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	return st.Silences(ctx, clock(), false)
 }

@@ -13,8 +13,8 @@ import (
 // Shell completion through cobra's hidden __complete command, as the
 // scripts of `touchbase completion bash|zsh|fish` call it: customer IDs,
 // commitments, webhook names and flag values from the configuration, and
-// silence IDs from the running daemon. Without a daemon it suggests no
-// silences and creates nothing.
+// silence IDs from the running daemon (see below for the store). It
+// creates nothing.
 func TestCompletion(t *testing.T) {
 	f := newFixture(t, "http://127.0.0.1:9")
 	complete := func(path string, args ...string) []string {
@@ -98,4 +98,22 @@ func snapshot(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// TestCompletionReadsSilencesWithoutADaemon: with no daemon, silence IDs
+// come from the store, read without writing it.
+func TestCompletionReadsSilencesWithoutADaemon(t *testing.T) {
+	f := newFixture(t, "http://127.0.0.1:9")
+	if code, _, errOut := f.run(f.config, "silence", "add", "globex", "--until", "2026-12-01"); code != 0 {
+		t.Fatalf("silence add: exit %d, %s", code, errOut)
+	}
+	before := snapshot(t, f.dir)
+	code, out, _ := runCLI(t, "__complete", "--config", f.config, "silence", "remove", "")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 2 || !silenceID.MatchString(lines[0]) || !strings.HasSuffix(lines[0], "\tglobex until 2026-12-01 23:59") {
+		t.Errorf("silence remove completions without a daemon: exit %d, %q; want the one silence, described", code, out)
+	}
+	if after := snapshot(t, f.dir); after != before {
+		t.Errorf("completion changed the store:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
 }
