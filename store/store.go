@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -53,6 +54,9 @@ type Store struct {
 	ckpt     *sql.DB       // SQLite: the checkpointer's own connection; nil otherwise
 	stopCkpt chan struct{} // closed by Close
 	ckptDone chan struct{} // closed when the checkpointer has stopped
+
+	closeOnce sync.Once // Close is safe to call twice (a daemon and its test both close)
+	closeErr  error
 }
 
 // readConns is the size of the SQLite read pool: the evaluation's load,
@@ -163,6 +167,11 @@ func isBusy(err error) bool {
 // Close stops the checkpointer and closes the database; the last
 // connection to close checkpoints what is left.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.close() })
+	return s.closeErr
+}
+
+func (s *Store) close() error {
 	if s.ckpt == nil { // Postgres, or a read-only SQLite open
 		if s.rdb != s.db {
 			return errors.Join(s.rdb.Close(), s.db.Close())
