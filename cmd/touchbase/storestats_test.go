@@ -37,7 +37,7 @@ func TestStoreStats(t *testing.T) {
 		t.Errorf("no deliveries row in %s", out)
 	}
 	code, out, errOut = f.run(f.config, "store", "stats")
-	if code != 0 || !strings.Contains(out, "interactions") || !strings.Contains(out, "2026-06-01T07:00:00Z (at)") {
+	if code != 0 || !strings.Contains(out, "interactions") || !strings.Contains(out, "2026-06-01 09:00 (") {
 		t.Errorf("store stats: exit %d\n%s%s", code, out, errOut)
 	}
 }
