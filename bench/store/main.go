@@ -19,6 +19,10 @@
 //     lock time of the claim query before issue 10 (json_extract in a
 //     correlated NOT EXISTS, under BEGIN IMMEDIATE).
 //
+// On Postgres the store is a database created on the server -pg-admin
+// names ($TOUCHBASE_BENCH_PG, by default internal/pgtest's cluster, which
+// `go test ./internal/pgtest` starts), dropped at the end unless -dir.
+//
 // Not part of `go test ./...`. A small run: -interactions 20000 -customers 500 -commits 10 -deliveries 1000.
 package main
 
