@@ -35,7 +35,7 @@ func benchConfig(o options) *config.Config {
 // benchCommits times o.commits SaveMail calls of o.batch new mails each,
 // 100 ms apart: alone, then beside a full load and 10 CLI queries.
 func benchCommits(ctx context.Context, dir string, o options) error {
-	st, err := store.Open(ctx, dir)
+	st, err := o.backend.Open(ctx, dir)
 	if err != nil {
 		return err
 	}

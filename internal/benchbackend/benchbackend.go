@@ -91,6 +91,10 @@ func (f *Flags) Remove(ctx context.Context, dir string) error {
 	return nil
 }
 
+// DSN is the DSN of dir's Postgres database, for a bench's own
+// connections beside the store's (seeding, holding locks).
+func (f *Flags) DSN(dir string) string { return f.dsn(dbName(dir)) }
+
 func (f *Flags) admin() (*sql.DB, error) {
 	db, err := sql.Open("pgx", f.Admin)
 	if err != nil {
