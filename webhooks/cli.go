@@ -126,30 +126,21 @@ func (d *Dispatcher) Redeliver(ctx context.Context, id int64) (store.Delivery, e
 // delivered it is marked failed (replayable), not retried. A 2xx re-enables
 // a disabled endpoint; a non-2xx answer returns the probe and an error.
 func (d *Dispatcher) Test(ctx context.Context, name string) (Probe, error) {
-	e, ok := d.hooks[name]
-	if !ok {
-		return Probe{}, fmt.Errorf("test webhook %s: no webhook of that name in the config", name)
-	}
-	keys, err := e.keys(ctx, d.log)
-	if err != nil {
-		return Probe{}, fmt.Errorf("test webhook %s: %w", name, err)
-	}
-	now := d.now()
-	ev, err := testEvent(name, now)
+	run, ev, now, err := d.testTarget(ctx, name)
 	if err != nil {
 		return Probe{}, err
 	}
+	e := run.endpoint
 	c, err := d.st.EnqueueClaimed(ctx, ev, name, d.owner, now, d.lease)
 	if err != nil {
 		return Probe{}, fmt.Errorf("test webhook %s: %w", name, err)
 	}
-	run := &endpointRun{endpoint: e, signer: keys}
 	start := time.Now()
 	o := d.send(ctx, run, c, now)
 	p := Probe{Status: o.status, Latency: time.Since(start), EventID: ev.ID}
 	res := store.AttemptResult{DeliveryID: c.ID, At: now, Duration: p.Latency, Status: o.status,
 		Error: o.errText, State: store.DeliveryFailed}
-	ok = o.status >= 200 && o.status < 300
+	ok := o.status >= 200 && o.status < 300
 	if ok {
 		res.State = store.DeliveryDelivered
 	}
@@ -188,24 +179,34 @@ type Probe struct {
 // receiver before any store exists (a Dispatcher built with a nil store
 // serves it). A non-2xx answer or no answer returns an error too.
 func (d *Dispatcher) SendTest(ctx context.Context, name string) (Probe, error) {
-	e, ok := d.hooks[name]
-	if !ok {
-		return Probe{}, fmt.Errorf("test webhook %s: no webhook of that name in the config", name)
-	}
-	keys, err := e.keys(ctx, d.log)
+	run, ev, now, err := d.testTarget(ctx, name)
 	if err != nil {
-		return Probe{}, fmt.Errorf("test webhook %s: %w", name, err)
-	}
-	now := d.now()
-	ev, err := testEvent(name, now)
-	if err != nil {
-		return Probe{}, fmt.Errorf("test webhook %s: %w", name, err)
+		return Probe{}, err
 	}
 	start := time.Now()
-	o := d.send(ctx, &endpointRun{endpoint: e, signer: keys}, store.Claimed{Endpoint: name, Event: ev}, now)
+	o := d.send(ctx, run, store.Claimed{Endpoint: name, Event: ev}, now)
 	p := Probe{Status: o.status, Latency: time.Since(start), EventID: ev.ID}
 	if o.status < 200 || o.status >= 300 {
 		return p, fmt.Errorf("test webhook %s: %s", name, o.errText)
 	}
 	return p, nil
+}
+
+// testTarget prepares a test of the endpoint name: its run (with the
+// signing keys read now) and a new webhook.test event, as of now.
+func (d *Dispatcher) testTarget(ctx context.Context, name string) (*endpointRun, store.Event, time.Time, error) {
+	e, ok := d.hooks[name]
+	if !ok {
+		return nil, store.Event{}, time.Time{}, fmt.Errorf("test webhook %s: no webhook of that name in the config", name)
+	}
+	keys, err := e.keys(ctx, d.log)
+	if err != nil {
+		return nil, store.Event{}, time.Time{}, fmt.Errorf("test webhook %s: %w", name, err)
+	}
+	now := d.now()
+	ev, err := testEvent(name, now)
+	if err != nil {
+		return nil, store.Event{}, time.Time{}, fmt.Errorf("test webhook %s: %w", name, err)
+	}
+	return &endpointRun{endpoint: e, signer: keys}, ev, now, nil
 }
