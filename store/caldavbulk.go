@@ -146,22 +146,34 @@ func writeMeetingSources(ctx context.Context, tx execer, rows []*meetingRow) err
 // finishCalDAVObjects unlinks the future occurrences each object no longer
 // produces and records the objects' ETags (the last one of an href that
 // comes twice: Postgres refuses to upsert one row twice in a statement).
+// An object not stored before and once in objs has no occurrence but those
+// just written: it is not looked at (a first sync's objects, all of them).
 func finishCalDAVObjects(ctx context.Context, tx execer, account, calendar string, objs []CalDAVObject, now time.Time, res *CalDAVResult) error {
 	values := make([]any, 0, 5*len(objs))
 	last := make(map[string]int, len(objs))
+	twice := map[string]bool{}
 	for i, obj := range objs {
+		if _, ok := last[obj.Href]; ok {
+			twice[obj.Href] = true
+		}
 		last[obj.Href] = i
 	}
+	stored, err := storedObjects(ctx, tx, account, calendar, objs)
+	if err != nil {
+		return err
+	}
 	for i, obj := range objs {
-		keep := make(map[string]bool, len(obj.Occurrences))
-		for _, in := range obj.Occurrences {
-			keep[in.Key] = true
+		if stored[obj.Href] || twice[obj.Href] {
+			keep := make(map[string]bool, len(obj.Occurrences))
+			for _, in := range obj.Occurrences {
+				keep[in.Key] = true
+			}
+			n, err := unlinkFuture(ctx, tx, account, CalDAVLocator(calendar, obj.Href), keep, now)
+			if err != nil {
+				return err
+			}
+			res.Removed += n
 		}
-		n, err := unlinkFuture(ctx, tx, account, CalDAVLocator(calendar, obj.Href), keep, now)
-		if err != nil {
-			return err
-		}
-		res.Removed += n
 		if last[obj.Href] == i {
 			values = append(values, account, calendar, obj.Href, obj.ETag, obj.UID)
 		}
@@ -171,6 +183,36 @@ func finishCalDAVObjects(ctx context.Context, tx execer, account, calendar strin
 		return fmt.Errorf("record etags: %w", err)
 	}
 	return nil
+}
+
+// storedObjects returns which of objs' hrefs the calendar has stored.
+func storedObjects(ctx context.Context, tx execer, account, calendar string, objs []CalDAVObject) (map[string]bool, error) {
+	out := map[string]bool{}
+	for start := 0; start < len(objs); start += rowsPerStmt {
+		chunk := objs[start:min(start+rowsPerStmt, len(objs))]
+		args := []any{account, calendar}
+		for _, obj := range chunk {
+			args = append(args, obj.Href)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT href FROM caldav_objects WHERE account = ? AND calendar = ? AND href IN (`+
+			placeholders(len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("find stored objects: %w", err)
+		}
+		for rows.Next() {
+			var href string
+			if err := rows.Scan(&href); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("find stored objects: %w", err)
+			}
+			out[href] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("find stored objects: %w", err)
+		}
+	}
+	return out, nil
 }
 
 // insertMany runs prefix + rows + suffix over values, width values a row,

@@ -45,7 +45,7 @@ func (s *Source) syncCalendar(ctx context.Context, c *davClient, cal calendarInf
 	if err != nil {
 		return err
 	}
-	if prev.SyncToken == "" && prev.CTag == "" && len(etags) == 0 {
+	if prev.SyncedAt.IsZero() && prev.SyncToken == "" && prev.CTag == "" && len(etags) == 0 {
 		err := s.firstSync(ctx, c, cal, now, log, stats)
 		if code := statusCode(err); code == 0 || code == http.StatusUnauthorized {
 			return err

@@ -29,8 +29,9 @@ func firstQuery(end time.Time) calendarQueryReq {
 // REPORT, stream-decoded: objects are parsed as they arrive and stored
 // applyEvery at a time, each batch in one transaction, by a second
 // goroutine so the store writes overlap reading and parsing the answer. The last
-// batch records cal's sync token and ctag, read BEFORE the REPORT: a
-// change made during it shows up again in the next pass. Objects the
+// batch records the calendar as expanded now, with no sync token or ctag:
+// those were not read (see calendarStates), so the next pass compares
+// ETags, which also catches a change made during the REPORT. Objects the
 // answer lacks or fails on are fetched again with calendar-multiget (which
 // bisects); if some still fail, the state is not recorded and the next
 // pass compares ETags, fetching only what is missing.

@@ -10,7 +10,8 @@
 // the first pass and every relistEvery); unchanged calendars cost nothing
 // more. A calendar never synced is read with one calendar-query REPORT
 // returning every event object up to the horizon with its data,
-// stream-decoded and stored in batches (firstSync). Changed ones are read with an RFC 6578
+// stream-decoded and stored in batches (firstSync), without reading its
+// state first: the next pass compares ETags once, then records the token. Changed ones are read with an RFC 6578
 // sync-collection REPORT (ETags only), falling back to an ETag listing when
 // the server has no sync token or refuses ours; only new or changed objects
 // are fetched, with calendar-multiget in small batches. Each batch is
@@ -166,17 +167,20 @@ func (s *Source) Sync(ctx context.Context) (map[string]int64, error) {
 	}
 	defer func() { stats.add("http_requests", c.requests); stats.add("http_bytes", c.bytes) }()
 	now := s.now()
-	cals, missing, err := s.currentCalendars(ctx, c, now, stats)
+	stored, err := s.st.CalDAVCalendars(ctx, s.acct.Name)
+	if err != nil {
+		return stats, fmt.Errorf("sync %s: %w", s.acct.Name, err)
+	}
+	synced := func(url string) bool {
+		return slices.ContainsFunc(stored, func(st store.CalDAVCalendar) bool { return st.URL == url })
+	}
+	cals, missing, err := s.currentCalendars(ctx, c, now, synced, stats)
 	if err != nil {
 		return stats, fmt.Errorf("sync %s: %w", s.acct.Name, err)
 	}
 	if len(cals) == 0 && len(missing) == 0 {
 		// Never read an empty listing as "every calendar was deleted".
 		return stats, fmt.Errorf("sync %s: no calendar with events at %s", s.acct.Name, s.acct.CalDAV.URL)
-	}
-	stored, err := s.st.CalDAVCalendars(ctx, s.acct.Name)
-	if err != nil {
-		return stats, fmt.Errorf("sync %s: %w", s.acct.Name, err)
 	}
 	var errs []error
 	for _, cal := range cals {
