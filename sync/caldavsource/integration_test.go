@@ -61,6 +61,13 @@ func TestServers(t *testing.T) {
 			}
 			compareOccurrences(t, meetings(t, st), oracleExpansion(t, srv.files(env), src.window(now)))
 
+			// The first sync read no state: this pass reads it and compares
+			// ETags (nothing to fetch), and records it.
+			stats = syncOK(t, src)
+			if stats["fetched"] != 0 || stats["http_requests"] != 2 {
+				t.Errorf("pass after the first sync: fetched %d, %d requests; want 0, 2 (the state PROPFIND and the ETag listing)",
+					stats["fetched"], stats["http_requests"])
+			}
 			stats = syncOK(t, src)
 			t.Logf("no-change sync: %v", stats)
 			if stats["fetched"] != 0 || stats["http_requests"] != 1 || stats["calendars_unchanged"] != 1 {
