@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CalDAV sync benchmark against the test bed's Radicale (issues 4, 11).
 # Starts the test bed (idempotent), then runs the Go program, which
-# rewrites alice@example.test's calendar with a deterministic 5,000-event
+# rewrites bench1@example.test's calendar with a deterministic 5,000-event
 # set (10% weekly series) and prints the figures. Extra arguments go to the
 # program: bench/caldav/run.sh -events 5000 -recurring 0.1 -runs 3
 set -euo pipefail

@@ -28,8 +28,9 @@ import (
 // evaluation runner's integration test, frank and grace for the
 // end-to-end test of one account failing beside another, henry, ivy, jack,
 // kate, leo and mia for the end-to-end test of three daemons sharing one
-// configuration and one store.
-const Users = "alice@example.test:alice-pass,bob@example.test:bob-pass,carol@example.test:carol-pass,dave@example.test:dave-pass,erin@example.test:erin-pass,frank@example.test:frank-pass,grace@example.test:grace-pass,henry@example.test:henry-pass,ivy@example.test:ivy-pass,jack@example.test:jack-pass,kate@example.test:kate-pass,leo@example.test:leo-pass,mia@example.test:mia-pass"
+// configuration and one store; bench1 for bench/caldav, which rewrites its
+// calendar (no test touches it, so a benchmark can run beside the tests).
+const Users = "alice@example.test:alice-pass,bob@example.test:bob-pass,carol@example.test:carol-pass,dave@example.test:dave-pass,erin@example.test:erin-pass,frank@example.test:frank-pass,grace@example.test:grace-pass,henry@example.test:henry-pass,ivy@example.test:ivy-pass,jack@example.test:jack-pass,kate@example.test:kate-pass,leo@example.test:leo-pass,mia@example.test:mia-pass,bench1@example.test:bench1-pass"
 
 // Env is the KEY=VALUE output of testbed/up, e.g. TESTBED_IMAP_ADDR.
 type Env map[string]string
