@@ -98,3 +98,11 @@ echo "full first sync:      $full msg/s (median)"
 echo "ratio to headers:     $(echo "scale=2; $full / $bare" | bc) (target >= 0.8)"
 echo "ratio to envelope:    $(echo "scale=2; $full / $envelope" | bc)"
 echo "peak RSS (sync):      $rss MB (target < 150)"
+# CPU-seconds of the whole machine per run (medians): when the bare loop
+# already keeps every core busy, a sync that does more work per mail cannot
+# beat bare_cpu / sync_cpu, however well it overlaps.
+bare_cpu=$(median machine_cpu_s "$work/bare.txt")
+sync_cpu=$(median machine_cpu_s "$work/sync.txt")
+own_cpu=$(median own_cpu_s "$work/sync.txt")
+echo "machine CPU-s:        bare $bare_cpu, sync $sync_cpu (of which the sync process $own_cpu); $(nproc) cores"
+echo "CPU-bound ceiling:    $(echo "scale=2; $bare_cpu / $sync_cpu" | bc) (the ratio reachable at this CPU cost per mail)"
