@@ -12,8 +12,8 @@ import (
 
 // CalDAVCalendar is the sync state of one calendar collection of an
 // account: the RFC 6578 sync token and the getctag last applied, and when
-// every object was last expanded into occurrences (SyncedAt: the first
-// sync, then each window refresh of recurring events).
+// every object was last read and expanded into occurrences (SyncedAt: the
+// first sync, or an ETag listing with nothing stored; zero: never).
 type CalDAVCalendar struct {
 	URL       string
 	SyncToken string
@@ -22,13 +22,16 @@ type CalDAVCalendar struct {
 }
 
 // CalDAVObject is one calendar object resource as fetched: its href (the
-// decoded path), ETag, UID and every occurrence it produces inside the sync
-// window. Occurrences have Account set to the account that fetched them.
+// decoded path), ETag, UID, every occurrence it produces inside the sync
+// window, and Next: the start of its first instance at or after the
+// window's end, which the moving window will take in (zero: none).
+// Occurrences have Account set to the account that fetched them.
 type CalDAVObject struct {
 	Href        string
 	ETag        string
 	UID         string
 	Occurrences []cadence.Interaction
+	Next        time.Time
 }
 
 // CalDAVChanges is one atomic step of a calendar's sync.
@@ -104,12 +107,35 @@ func (s *Store) CalDAVETags(ctx context.Context, account, calendar string) (map[
 	return out, rows.Err()
 }
 
+// CalDAVDue returns href → stored ETag of the calendar's objects due at a
+// window ending at end: those whose next instance (CalDAVObject.Next) starts
+// before end, so that expanding them again adds occurrences. Objects
+// without a next instance are never due.
+func (s *Store) CalDAVDue(ctx context.Context, account, calendar string, end time.Time) (map[string]string, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT href, etag FROM caldav_objects
+		WHERE account = ? AND calendar = ? AND next_start > 0 AND next_start < ?`, account, calendar, ms(end))
+	if err != nil {
+		return nil, fmt.Errorf("load objects of %s due: %w", calendar, err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var href, etag string
+		if err := rows.Scan(&href, &etag); err != nil {
+			return nil, fmt.Errorf("load objects of %s due: %w", calendar, err)
+		}
+		out[href] = etag
+	}
+	return out, rows.Err()
+}
+
 // ApplyCalDAV applies ch in one transaction: it upserts every occurrence of
 // the Put objects (replacing time, subject, filter and PARTSTATs, merging
 // participants with other accounts' copies of the same meeting), unlinks
 // the FUTURE occurrences (At > now) that a Put object no longer produces or
 // that a deleted object produced, deletes such an interaction when no
-// source is left, records the objects' ETags, and finally writes ch.State.
+// source is left, records the objects' ETags and next instances, and
+// finally writes ch.State.
 // Past occurrences are never unlinked: meetings that happened stay.
 // Applying the same changes twice leaves the store as applying them once.
 func (s *Store) ApplyCalDAV(ctx context.Context, ch CalDAVChanges, now time.Time) (CalDAVResult, error) {
@@ -170,9 +196,9 @@ func putCalDAVObject(ctx context.Context, tx execer, account, calendar string, o
 		return err
 	}
 	res.Removed += n
-	_, err = tx.ExecContext(ctx, `INSERT INTO caldav_objects (account, calendar, href, etag, uid) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (account, calendar, href) DO UPDATE SET etag = excluded.etag, uid = excluded.uid`,
-		account, calendar, obj.Href, obj.ETag, obj.UID)
+	_, err = tx.ExecContext(ctx, `INSERT INTO caldav_objects (account, calendar, href, etag, uid, next_start) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (account, calendar, href) DO UPDATE SET etag = excluded.etag, uid = excluded.uid, next_start = excluded.next_start`,
+		account, calendar, obj.Href, obj.ETag, obj.UID, ms(obj.Next))
 	if err != nil {
 		return fmt.Errorf("record etag of %s: %w", obj.Href, err)
 	}

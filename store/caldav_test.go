@@ -193,3 +193,62 @@ func testCalDAVStateAndForget(t *testing.T, s *Store) {
 		t.Errorf("after forget: removed %d, state %v, calendars %v, etags %v", n, got, cals, etags)
 	}
 }
+
+// TestCalDAVDue: an object is due at a window's end when its next instance
+// starts before it; both writers (the batch and, for a key twice in a
+// batch, one by one) record the next instance, and a new one replaces it.
+func TestCalDAVDue(t *testing.T) { forEachStore(t, testCalDAVDue) }
+
+func testCalDAVDue(t *testing.T, s *Store) {
+	ctx := context.Background()
+	const calA, calB = "http://h/a/cal/", "http://h/a/other/"
+	day := func(d int) time.Time { return calNow.AddDate(0, 0, d) }
+	obj := func(href string, next time.Time, occ ...cadence.Interaction) CalDAVObject {
+		return CalDAVObject{Href: "/a/cal/" + href, ETag: "e-" + href, UID: href, Occurrences: occ, Next: next}
+	}
+	apply := func(account, cal string, put []CalDAVObject, del ...string) {
+		t.Helper()
+		if _, err := s.ApplyCalDAV(ctx, CalDAVChanges{Account: account, Calendar: cal, Put: put, Delete: del}, calNow); err != nil {
+			t.Fatal(err)
+		}
+	}
+	due := func(end time.Time) string {
+		t.Helper()
+		got, err := s.CalDAVDue(ctx, "a", calA, end)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for href, etag := range got {
+			out = append(out, href+"="+etag)
+		}
+		slices.Sort(out)
+		return strings.Join(out, " ")
+	}
+	apply("a", calA, []CalDAVObject{obj("soon.ics", day(1), meeting("soon", -1)), obj("later.ics", day(10)), obj("none.ics", time.Time{}, meeting("none", 3))})
+	apply("a", calB, []CalDAVObject{obj("other.ics", day(1))})                      // another calendar
+	apply("b", calA, []CalDAVObject{obj("soon.ics", day(1)), obj("b.ics", day(1))}) // another account
+	// A key twice in one batch: written one by one (putCalDAVObject).
+	apply("a", calA, []CalDAVObject{obj("dup1.ics", day(4), meeting("d", 2)), obj("dup2.ics", day(6), meeting("d", 2))})
+	for _, tc := range []struct {
+		end  time.Time
+		want string
+	}{
+		{calNow, ""},
+		{day(1), ""}, // an instance at the window's end is not inside it
+		{day(1).Add(time.Millisecond), "/a/cal/soon.ics=e-soon.ics"},
+		{day(5), "/a/cal/dup1.ics=e-dup1.ics /a/cal/soon.ics=e-soon.ics"},
+		{day(11), "/a/cal/dup1.ics=e-dup1.ics /a/cal/dup2.ics=e-dup2.ics /a/cal/later.ics=e-later.ics /a/cal/soon.ics=e-soon.ics"},
+	} {
+		if got := due(tc.end); got != tc.want {
+			t.Errorf("due at %s: %q, want %q", tc.end.Format(time.DateOnly), got, tc.want)
+		}
+	}
+	// Expanded again: the new next instance replaces the old one, by both
+	// writers; none at all is never due; a deleted object is gone.
+	apply("a", calA, []CalDAVObject{obj("soon.ics", day(8), meeting("soon", -1)), obj("later.ics", time.Time{})}, "/a/cal/dup2.ics")
+	apply("a", calA, []CalDAVObject{obj("dup1.ics", day(9), meeting("d", 2)), obj("dup1.ics", day(12), meeting("d", 2))})
+	if got, want := due(day(11)), "/a/cal/soon.ics=e-soon.ics"; got != want {
+		t.Errorf("due after expanding again: %q, want %q", got, want)
+	}
+}

@@ -144,12 +144,12 @@ func writeMeetingSources(ctx context.Context, tx execer, rows []*meetingRow) err
 }
 
 // finishCalDAVObjects unlinks the future occurrences each object no longer
-// produces and records the objects' ETags (the last one of an href that
+// produces and records the objects' ETags and next instances (the last one of an href that
 // comes twice: Postgres refuses to upsert one row twice in a statement).
 // An object not stored before and once in objs has no occurrence but those
 // just written: it is not looked at (a first sync's objects, all of them).
 func finishCalDAVObjects(ctx context.Context, tx execer, account, calendar string, objs []CalDAVObject, now time.Time, res *CalDAVResult) error {
-	values := make([]any, 0, 5*len(objs))
+	values := make([]any, 0, 6*len(objs))
 	last := make(map[string]int, len(objs))
 	twice := map[string]bool{}
 	for i, obj := range objs {
@@ -175,11 +175,11 @@ func finishCalDAVObjects(ctx context.Context, tx execer, account, calendar strin
 			res.Removed += n
 		}
 		if last[obj.Href] == i {
-			values = append(values, account, calendar, obj.Href, obj.ETag, obj.UID)
+			values = append(values, account, calendar, obj.Href, obj.ETag, obj.UID, ms(obj.Next))
 		}
 	}
-	if err := insertMany(ctx, tx, `INSERT INTO caldav_objects (account, calendar, href, etag, uid) VALUES `, 5, values,
-		` ON CONFLICT (account, calendar, href) DO UPDATE SET etag = excluded.etag, uid = excluded.uid`); err != nil {
+	if err := insertMany(ctx, tx, `INSERT INTO caldav_objects (account, calendar, href, etag, uid, next_start) VALUES `, 6, values,
+		` ON CONFLICT (account, calendar, href) DO UPDATE SET etag = excluded.etag, uid = excluded.uid, next_start = excluded.next_start`); err != nil {
 		return fmt.Errorf("record etags: %w", err)
 	}
 	return nil

@@ -21,7 +21,8 @@ func TestCalDAVBatchMatchesOneByOne(t *testing.T) { forEachBackend(t, testCalDAV
 func testCalDAVBatchMatchesOneByOne(t *testing.T, b backend) {
 	const cal = "http://h/a/cal/"
 	obj := func(href string, occ ...cadence.Interaction) CalDAVObject {
-		return CalDAVObject{Href: "/a/cal/" + href, ETag: href + fmt.Sprint(len(occ)), UID: href, Occurrences: occ}
+		return CalDAVObject{Href: "/a/cal/" + href, ETag: href + fmt.Sprint(len(occ)), UID: href, Occurrences: occ,
+			Next: calNow.AddDate(0, 0, 200+len(occ))}
 	}
 	declined := meeting("p", 4, "c@cust.example")
 	declined.Participants[0].PartStat = "DECLINED"
@@ -72,7 +73,7 @@ func dumpCalDAV(t *testing.T, s *Store) []string {
 	queries := []string{
 		`SELECT 'i', key, kind, at, end_at, all_day, subject, sender, account, filter, people FROM interactions`,
 		`SELECT 's', i.key, s.account, s.locator, s.filter FROM interaction_sources s JOIN interactions i ON i.id = s.interaction_id`,
-		`SELECT 'o', account, calendar, href, etag, uid FROM caldav_objects`,
+		`SELECT 'o', account, calendar, href, etag, uid, next_start FROM caldav_objects`,
 		// How many changes, and which stored meetings have some: per-key
 		// counts differ when one writer reuses a deleted row's ID.
 		`SELECT 'c', count(*) FROM interaction_changes`,

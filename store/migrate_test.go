@@ -234,3 +234,28 @@ func TestMigrationMovesOutboxKeysToColumns(t *testing.T) {
 		t.Errorf("source failures after migration = %+v; want imap:bob's open f2 failing since %s", failures, since)
 	}
 }
+
+// TestMigrationMakesCalDAVObjectsDue: objects stored before v9 have no
+// known next instance: each is due once, at any window's end.
+func TestMigrationMakesCalDAVObjectsDue(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := t.Context()
+		where := b.where(t)
+		s, err := b.openAt(ctx, where, 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.db.Exec(`INSERT INTO caldav_objects (account, calendar, href, etag, uid) VALUES ('a', 'http://h/a/', '/a/x.ics', 'e1', 'x')`); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		if s, err = b.openAt(ctx, where, latestVersion()); err != nil {
+			t.Fatalf("migrate from 8: %v", err)
+		}
+		defer s.Close()
+		due, err := s.CalDAVDue(ctx, "a", "http://h/a/", time.Unix(1, 0))
+		if err != nil || len(due) != 1 || due["/a/x.ics"] != "e1" {
+			t.Errorf("due after migration: %v, %v; want the old object", due, err)
+		}
+	})
+}

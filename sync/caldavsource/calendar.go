@@ -33,36 +33,42 @@ type plan struct {
 	expandAll bool   // every object is expanded: SyncedAt moves to now
 }
 
-// syncCalendar brings one calendar up to date (see the package doc).
+// syncCalendar brings one calendar up to date (see the package doc): the
+// objects changed on the server, and those whose next instance the moving
+// window has reached (due; found locally, so an unchanged calendar with
+// nothing due costs no request beyond its state).
 func (s *Source) syncCalendar(ctx context.Context, c *davClient, cal calendarInfo, prev store.CalDAVCalendar, now time.Time, stats counters) error {
 	log := s.log.With(zap.String(logCalendar, cal.url))
-	refresh := !prev.SyncedAt.IsZero() && now.Sub(prev.SyncedAt) >= s.refreshEvery
-	if !refresh && unchanged(prev, cal) {
-		stats.add("calendars_unchanged", 1)
-		return nil
-	}
-	etags, err := s.st.CalDAVETags(ctx, s.acct.Name, cal.url)
+	due, err := s.st.CalDAVDue(ctx, s.acct.Name, cal.url, s.window(now).end)
 	if err != nil {
 		return err
 	}
-	if prev.SyncedAt.IsZero() && prev.SyncToken == "" && prev.CTag == "" && len(etags) == 0 {
-		err := s.firstSync(ctx, c, cal, now, log, stats)
-		if code := statusCode(err); code == 0 || code == http.StatusUnauthorized {
+	var p plan
+	if unchanged(prev, cal) {
+		if len(due) == 0 {
+			stats.add("calendars_unchanged", 1)
+			return nil
+		}
+		p = plan{listed: map[string]string{}, token: cal.syncToken}
+	} else {
+		etags, err := s.st.CalDAVETags(ctx, s.acct.Name, cal.url)
+		if err != nil {
 			return err
 		}
-		// Nothing was stored: read the calendar the incremental way.
-		stats.add("calendar_query_refused", 1)
-		log.Warn("calendar-query refused, listing etags", zap.Error(err))
-	}
-	p, err := s.plan(ctx, c, cal, prev, etags, log, stats)
-	if err != nil {
-		return err
-	}
-	if refresh {
-		if err := s.addWindowEntrants(ctx, c, cal, prev, now, &p); err != nil {
+		if prev.SyncedAt.IsZero() && prev.SyncToken == "" && prev.CTag == "" && len(etags) == 0 {
+			err := s.firstSync(ctx, c, cal, now, log, stats)
+			if code := statusCode(err); code == 0 || code == http.StatusUnauthorized {
+				return err
+			}
+			// Nothing was stored: read the calendar the incremental way.
+			stats.add("calendar_query_refused", 1)
+			log.Warn("calendar-query refused, listing etags", zap.Error(err))
+		}
+		if p, err = s.plan(ctx, c, cal, prev, etags, log, stats); err != nil {
 			return err
 		}
 	}
+	stats.add("due", int64(p.addDue(due)))
 	state := prev
 	failed, gone, err := s.fetchAndApply(ctx, c, cal, p, now, log, stats)
 	if err != nil {
@@ -71,13 +77,14 @@ func (s *Source) syncCalendar(ctx context.Context, c *davClient, cal calendarInf
 	p.deleted = append(p.deleted, gone...)
 	if failed == 0 {
 		state.SyncToken, state.CTag = p.token, cal.ctag
-		if p.expandAll || refresh {
+		if p.expandAll {
 			state.SyncedAt = now
 		}
 	}
 	// Deletions and the new token go last, together: a crash before this
 	// leaves the old token, and the next pass redoes the delta cheaply
 	// (objects already stored have matching ETags and are not fetched).
+	// Due objects that failed keep their next instance: due again.
 	res, err := s.st.ApplyCalDAV(ctx, store.CalDAVChanges{Account: s.acct.Name, Calendar: cal.url, Delete: p.deleted, State: &state}, now)
 	if err != nil {
 		return err
@@ -89,6 +96,31 @@ func (s *Source) syncCalendar(ctx context.Context, c *davClient, cal calendarInf
 	}
 	log.Debug("calendar synced", zap.Int("fetched", len(p.fetch)), zap.Int("deleted", len(p.deleted)))
 	return nil
+}
+
+// addDue adds to p.fetch the due objects (href → stored ETag) it does not
+// fetch or delete already, and returns how many it added.
+func (p *plan) addDue(due map[string]string) int {
+	skip := make(map[string]bool, len(p.fetch)+len(p.deleted))
+	for _, h := range p.fetch {
+		skip[h] = true
+	}
+	for _, h := range p.deleted {
+		skip[h] = true
+	}
+	n := 0
+	for href, etag := range due {
+		if skip[href] {
+			continue
+		}
+		p.fetch = append(p.fetch, href)
+		if p.listed[href] == "" {
+			p.listed[href] = etag
+		}
+		n++
+	}
+	sort.Strings(p.fetch)
+	return n
 }
 
 // plan finds what changed: RFC 6578 sync-collection from the stored token,
@@ -132,37 +164,6 @@ func (s *Source) plan(ctx context.Context, c *davClient, cal calendarInfo, prev 
 	sort.Strings(p.fetch)
 	sort.Strings(p.deleted)
 	return p, nil
-}
-
-// addWindowEntrants adds to p the objects whose occurrences may have
-// entered the window since it was last expanded.
-func (s *Source) addWindowEntrants(ctx context.Context, c *davClient, cal calendarInfo, prev store.CalDAVCalendar, now time.Time, p *plan) error {
-	from := s.window(prev.SyncedAt).end
-	to := s.window(now).end
-	entrants, err := windowEntrants(ctx, c, cal, from, to)
-	if code := statusCode(err); code != 0 && code != http.StatusUnauthorized {
-		// The server cannot filter (time-range or prop-filter): re-expand
-		// every object instead, once a day.
-		s.log.Warn("window refresh query refused, re-reading every object", zap.String(logCalendar, cal.url), zap.Error(err))
-		entrants, err = listETags(ctx, c, cal)
-	}
-	if err != nil {
-		return err
-	}
-	have := map[string]bool{}
-	for _, h := range p.fetch {
-		have[h] = true
-	}
-	for href, etag := range entrants {
-		if !have[href] {
-			p.fetch = append(p.fetch, href)
-			if p.listed[href] == "" {
-				p.listed[href] = etag
-			}
-		}
-	}
-	sort.Strings(p.fetch)
-	return nil
 }
 
 // fetchAndApply fetches p.fetch and stores the objects' occurrences and
@@ -220,7 +221,7 @@ func (s *Source) object(href, etag, data string, opts parseOptions, log *zap.Log
 		log.Warn("skipping malformed calendar object", zap.String(logHref, href), zap.Error(err))
 		return obj
 	}
-	obj.UID = p.uid
+	obj.UID, obj.Next = p.uid, p.next
 	for _, in := range p.occurrences {
 		if !hasOthers(in, opts.accountEmail) {
 			stats.add("skipped_no_attendees", 1)

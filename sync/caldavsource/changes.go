@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"time"
 
 	"go.uber.org/zap"
 )
@@ -96,35 +95,6 @@ func listETags(ctx context.Context, c *davClient, cal calendarInfo) (map[string]
 			continue
 		}
 		out[href] = p.GetETag
-	}
-	return out, nil
-}
-
-// windowEntrants lists the objects that may have occurrences which entered
-// the window since it was last expanded: those with an instance between
-// from and to (time-range calendar-query, which servers expand), plus every
-// object with an RRULE (Xandikos' time-range does not expand recurrences).
-func windowEntrants(ctx context.Context, c *davClient, cal calendarInfo, from, to time.Time) (map[string]string, error) {
-	out := map[string]string{}
-	queries := []compFilter{
-		{Name: "VCALENDAR", Comps: []compFilter{{Name: "VEVENT"}}},
-		{Name: "VCALENDAR", Comps: []compFilter{{Name: "VEVENT", Props: []propFilter{{Name: "RRULE"}}}}},
-	}
-	for i, q := range queries {
-		var body any = calendarQueryReq{Prop: propList{Names: names(nsDAV, "getetag")}, Filter: calFilter{Comp: q}}
-		if i == 0 {
-			body = timeRangeQuery(from, to)
-		}
-		ms, err := c.multistatus(ctx, "REPORT", cal.path, "1", body)
-		if err != nil {
-			return nil, fmt.Errorf("query window entrants: %w", err)
-		}
-		for _, r := range ms.Responses {
-			if href := r.href(); href != "" && !sameCollection(href, cal.path) && code(r.Status)/100 == 2 {
-				p, _ := r.props()
-				out[href] = p.GetETag
-			}
-		}
 	}
 	return out, nil
 }

@@ -354,33 +354,18 @@ type calFilter struct {
 	Comp compFilter `xml:"urn:ietf:params:xml:ns:caldav comp-filter"`
 }
 
-// compFilter keeps RFC 4791 9.7.1's child order: time-range, prop-filter,
-// comp-filter.
+// compFilter keeps RFC 4791 9.7.1's child order: time-range, then
+// comp-filter (no prop-filter is sent).
 type compFilter struct {
 	Name      string       `xml:"name,attr"`
 	TimeRange *timeRange   `xml:"urn:ietf:params:xml:ns:caldav time-range,omitempty"`
-	Props     []propFilter `xml:"urn:ietf:params:xml:ns:caldav prop-filter,omitempty"`
 	Comps     []compFilter `xml:"urn:ietf:params:xml:ns:caldav comp-filter,omitempty"`
 }
 
+// timeRange is open at the start (RFC 4791 9.9): only the first sync's
+// query sends one.
 type timeRange struct {
-	Start string `xml:"start,attr,omitempty"` // open when empty (RFC 4791 9.9)
-	End   string `xml:"end,attr,omitempty"`
-}
-
-// timeRangeQuery selects objects with a VEVENT instance overlapping
-// [from, to), returning only ETags.
-func timeRangeQuery(from, to time.Time) calendarQueryReq {
-	const f = "20060102T150405Z"
-	return calendarQueryReq{
-		Prop: propList{Names: names(nsDAV, "getetag")},
-		Filter: calFilter{Comp: compFilter{Name: "VCALENDAR", Comps: []compFilter{{
-			Name: "VEVENT", TimeRange: &timeRange{Start: from.UTC().Format(f), End: to.UTC().Format(f)}}}}},
-	}
-}
-
-type propFilter struct {
-	Name string `xml:"name,attr"`
+	End string `xml:"end,attr,omitempty"`
 }
 
 // multigetReq is an RFC 4791 7.9 calendar-multiget REPORT body.

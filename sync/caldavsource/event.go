@@ -25,14 +25,15 @@ type parseOptions struct {
 type parsed struct {
 	uid         string // the first VEVENT's UID ("" when none)
 	occurrences []cadence.Interaction
-	events      int // VEVENT UIDs seen
+	events      int       // VEVENT UIDs seen
+	next        time.Time // first instance at or after the window's end; zero: none
 }
 
 var errNoCalendar = errors.New("no VCALENDAR")
 
 // parseObject parses one iCalendar object (RFC 5545; several VCALENDARs in
 // a row are read too) and returns the meeting occurrences of its VEVENTs
-// inside the window. Malformed data returns an error, never a panic; events
+// inside the window, and when the next instance after it starts. Malformed data returns an error, never a panic; events
 // that cannot be placed are skipped and counted in stats.
 func parseObject(data []byte, opt parseOptions, stats counters) (parsed, error) {
 	cals, err := decodeCalendars(data)
@@ -140,7 +141,8 @@ func lineParses(line []byte) (ok bool) {
 }
 
 // occurrencesOf groups the VEVENTs by UID (master and RECURRENCE-ID
-// overrides), expands each group and turns occurrences into interactions.
+// overrides), expands each group and turns occurrences into interactions;
+// the object's next instance is the earliest of its groups'.
 func occurrencesOf(cals []*ical.Calendar, opt parseOptions, stats counters) parsed {
 	x := &expander{tz: newTZResolver(cals, opt.defaultTZ, stats), win: opt.win, stats: stats}
 	type group struct {
@@ -186,8 +188,12 @@ func occurrencesOf(cals []*ical.Calendar, opt parseOptions, stats counters) pars
 			out.uid = uid
 		}
 		out.events++
-		for _, occ := range x.expand(g.master, g.overrides) {
+		occs, next := x.expand(g.master, g.overrides)
+		for _, occ := range occs {
 			out.occurrences = append(out.occurrences, interaction(uid, occ, g.master, cancelAll, opt))
+		}
+		if !next.IsZero() && (out.next.IsZero() || next.Before(out.next)) {
+			out.next = next
 		}
 	}
 	return out

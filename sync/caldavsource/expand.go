@@ -111,10 +111,12 @@ func (x *expander) timing(comp *ical.Component, fallback *timing) (timing, error
 }
 
 // expand returns the occurrences of one UID inside the window, sorted by
-// start and capped at maxOccurrences. master may be nil.
-func (x *expander) expand(master *ical.Component, overrides []*ical.Component) []occurrence {
+// start and capped at maxOccurrences, and next: the start of its first
+// instance at or after the window's end (zero: none), which the moving
+// window will take in. An override counts at its own start, not at the
+// instance it replaces. master may be nil.
+func (x *expander) expand(master *ical.Component, overrides []*ical.Component) (out []occurrence, next time.Time) {
 	byRID := x.overridesByRID(overrides)
-	var out []occurrence
 	var mt *timing
 	if master != nil {
 		t, err := x.timing(master, nil)
@@ -122,11 +124,12 @@ func (x *expander) expand(master *ical.Component, overrides []*ical.Component) [
 			x.stats.add("skipped_no_dtstart", 1)
 		} else {
 			mt = &t
-			for _, inst := range x.instances(master, t) {
-				if _, moved := byRID[inst.start.Unix()]; moved || !x.win.contains(inst.start) {
-					continue
+			var insts []instance
+			insts, next = x.instances(master, t, byRID)
+			for _, inst := range insts {
+				if x.win.contains(inst.start) {
+					out = append(out, occurrence{rid: inst.start, start: inst.start, end: inst.end, allDay: t.start.isDate, comp: master})
 				}
-				out = append(out, occurrence{rid: inst.start, start: inst.start, end: inst.end, allDay: t.start.isDate, comp: master})
 			}
 		}
 	}
@@ -140,13 +143,23 @@ func (x *expander) expand(master *ical.Component, overrides []*ical.Component) [
 		if x.win.contains(start) {
 			out = append(out, occurrence{rid: o.rid, start: start, end: t.endAt(start), allDay: t.start.isDate, comp: o.comp})
 		}
+		next = x.earlierNext(next, start)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].start.Before(out[j].start) })
 	if len(out) > maxOccurrences {
 		x.stats.add("occurrences_capped", 1)
 		out = out[:maxOccurrences]
 	}
-	return out
+	return out, next
+}
+
+// earlierNext returns at when it is at or after the window's end and
+// before next (or next is zero), else next.
+func (x *expander) earlierNext(next, at time.Time) time.Time {
+	if at.Before(x.win.end) || !next.IsZero() && !at.Before(next) {
+		return next
+	}
+	return at
 }
 
 type override struct {
@@ -186,16 +199,31 @@ func (x *expander) overridesByRID(comps []*ical.Component) map[int64]override {
 type instance struct{ start, end time.Time }
 
 // instances returns the master's instances that may start inside the
-// window: DTSTART, the RRULE occurrences and RDATEs, minus EXDATEs.
-func (x *expander) instances(master *ical.Component, t timing) []instance {
+// window (DTSTART, the RRULE occurrences and RDATEs, minus EXDATEs and
+// those an override in moved replaces), and next: the first such instance
+// at or after the window's end (zero: none). Each RRULE is iterated past
+// the window until its first instance there, within expandRule's limits:
+// an open series always has one, a COUNT- or UNTIL-ended one may not.
+func (x *expander) instances(master *ical.Component, t timing, moved map[int64]override) (out []instance, next time.Time) {
 	z := t.start.zone
 	from := z.wall(x.win.start).Add(-48 * time.Hour)
 	to := z.wall(x.win.end).Add(48 * time.Hour)
+	excluded := x.exclusions(master, z)
+	skip := func(at time.Time) bool {
+		_, replaced := moved[at.Unix()]
+		return replaced || excluded(at)
+	}
+	// later records at as next when it is an instance after the window.
+	later := func(at time.Time) bool {
+		if at.Before(x.win.end) || skip(at) {
+			return false
+		}
+		next = x.earlierNext(next, at)
+		return true
+	}
 	seen := map[int64]bool{}
-	var out []instance
-	addWall := func(w time.Time, end time.Time) {
-		at := z.instant(w)
-		if seen[at.Unix()] {
+	add := func(at time.Time, end time.Time) {
+		if seen[at.Unix()] || skip(at) {
 			return
 		}
 		seen[at.Unix()] = true
@@ -204,19 +232,34 @@ func (x *expander) instances(master *ical.Component, t timing) []instance {
 		}
 		out = append(out, instance{start: at, end: end})
 	}
-	addWall(t.start.wall, time.Time{})
+	first := z.instant(t.start.wall)
+	add(first, time.Time{})
+	later(first)
 	for _, p := range master.Props.Values(ical.PropRecurrenceRule) {
-		x.expandRule(p.Value, t.start, from, to, func(w time.Time) { addWall(w, time.Time{}) })
+		found := false
+		x.expandRule(p.Value, t.start, from, func(w time.Time) bool {
+			at := z.instant(w)
+			if !w.After(to) {
+				add(at, time.Time{})
+			}
+			found = later(at) || found
+			return !found || !w.After(to)
+		})
 	}
 	rdates, ends, bad := x.tz.list(master, ical.PropRecurrenceDates)
 	x.stats.add("skipped_bad_rdate", int64(bad))
 	for i, v := range rdates {
-		addWall(z.wall(v.instant()), ends[i])
+		at := z.instant(z.wall(v.instant()))
+		add(at, ends[i])
+		later(at)
 	}
-	return x.exclude(master, z, out)
+	return out, next
 }
 
-func (x *expander) expandRule(value string, start timeValue, from, to time.Time, emit func(time.Time)) {
+// expandRule calls emit with the rule's instances (wall times) from from
+// on, in order, until emit returns false, the rule ends, or a limit is
+// reached (counted: recurrence_capped).
+func (x *expander) expandRule(value string, start timeValue, from time.Time, emit func(time.Time) bool) {
 	rule, err := newRule(value, start.wall, start.zone, x.stats)
 	if err != nil {
 		x.stats.add("rrule_invalid", 1)
@@ -230,23 +273,26 @@ func (x *expander) expandRule(value string, start timeValue, from, to time.Time,
 			return
 		}
 		w, ok := next()
-		if !ok || w.After(to) {
+		if !ok {
 			return
 		}
-		if !w.Before(from) {
-			emit(w)
-			emitted++
+		if w.Before(from) {
+			continue
 		}
+		if !emit(w) {
+			return
+		}
+		emitted++
 	}
 }
 
-// exclude drops instances named by EXDATE: by instant, or by local date
-// for DATE-valued EXDATEs.
-func (x *expander) exclude(master *ical.Component, z zone, in []instance) []instance {
+// exclusions reports the instants that EXDATEs remove: by instant, or by
+// local date for DATE-valued EXDATEs.
+func (x *expander) exclusions(master *ical.Component, z zone) func(time.Time) bool {
 	exdates, _, bad := x.tz.list(master, ical.PropExceptionDates)
 	x.stats.add("skipped_bad_exdate", int64(bad))
 	if len(exdates) == 0 {
-		return in
+		return func(time.Time) bool { return false }
 	}
 	instants, dates := map[int64]bool{}, map[string]bool{}
 	for _, v := range exdates {
@@ -255,14 +301,9 @@ func (x *expander) exclude(master *ical.Component, z zone, in []instance) []inst
 			dates[v.wall.Format("20060102")] = true
 		}
 	}
-	out := in[:0]
-	for _, inst := range in {
-		if instants[inst.start.Unix()] || dates[z.wall(inst.start).Format("20060102")] {
-			continue
-		}
-		out = append(out, inst)
+	return func(at time.Time) bool {
+		return instants[at.Unix()] || dates[z.wall(at).Format("20060102")]
 	}
-	return out
 }
 
 // newRule builds an RRULE (RFC 5545 3.3.10) for a series starting at the

@@ -1,11 +1,15 @@
 package caldavsource
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -128,4 +132,52 @@ func vevent(uid, dtstart, dtend, summary string, extra []string, overrides ...st
 	lines = append(lines, overrides...)
 	lines = append(lines, "END:VCALENDAR")
 	return strings.Join(lines, "\r\n") + "\r\n"
+}
+
+// requestLog is an http.RoundTripper that records the kind of every
+// request it passes on: "PROPFIND depth 0", "REPORT calendar-multiget",
+// "REPORT calendar-query time-range", ...
+type requestLog struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	seen []string
+}
+
+func (l *requestLog) RoundTrip(r *http.Request) (*http.Response, error) {
+	kind := r.Method
+	if r.Method == "PROPFIND" {
+		kind += " depth " + r.Header.Get("Depth")
+	}
+	if r.Body != nil {
+		body, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		for _, report := range []string{"calendar-multiget", "calendar-query", "sync-collection"} {
+			if r.Method == "REPORT" && bytes.Contains(body, []byte(report)) {
+				kind += " " + report
+			}
+		}
+		if bytes.Contains(body, []byte("time-range")) {
+			kind += " time-range"
+		}
+	}
+	l.mu.Lock()
+	l.seen = append(l.seen, kind)
+	l.mu.Unlock()
+	return l.next.RoundTrip(r)
+}
+
+// logRequests records src's requests until t ends.
+func logRequests(t *testing.T, src *Source) *requestLog {
+	next := src.hc.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	l := &requestLog{next: next}
+	src.hc.Transport = l
+	t.Cleanup(func() { src.hc.Transport = next })
+	return l
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +42,7 @@ func servers(env testbed.Env) []server {
 // TestServers runs one scenario against real Radicale and Xandikos: a
 // seeded calendar checked against an independent expansion (vobject and
 // dateutil), a no-change pass, edits through the sync-collection path,
-// the daily window refresh, and a refused sync token.
+// the moving window taking in new occurrences, and a refused sync token.
 func TestServers(t *testing.T) {
 	env := testbed.Up(t)
 	for _, srv := range servers(env) {
@@ -99,7 +100,10 @@ func refusedToken(t *testing.T, srv server, src *Source, st *store.Store) {
 
 // windowRefresh checks that occurrences entering the moving window appear
 // although the calendar did not change: a meeting just beyond the horizon
-// and the next instance of an open-ended weekly series.
+// and the next instance of an open-ended weekly series. The pass reads the
+// calendar's state and fetches the objects due with calendar-multiget:
+// no calendar-query (the time-range query Radicale answers by expanding
+// every series) and no sync-collection.
 func windowRefresh(t *testing.T, srv server, src *Source, st *store.Store, now time.Time) {
 	f := func(t time.Time) string { return ":" + t.Format("20060102T150405Z") }
 	far := src.window(now).end.Add(20 * time.Hour).Truncate(time.Hour)
@@ -115,8 +119,17 @@ func windowRefresh(t *testing.T, srv server, src *Source, st *store.Store, now t
 	}
 	later := now.Add(50 * time.Hour)
 	src.now = func() time.Time { return later }
-	defer func() { src.now = func() time.Time { return now } }()
+	// Not the hourly home-set listing: this pass is about the window.
+	relist := src.relistEvery
+	src.relistEvery = 100 * time.Hour
+	defer func() { src.now, src.relistEvery = func() time.Time { return now }, relist }()
+	log := logRequests(t, src)
 	stats := syncOK(t, src)
+	t.Logf("refresh pass: requests %q, stats %v", log.seen, stats)
+	if kinds := log.seen; len(kinds) < 2 || kinds[0] != "PROPFIND depth 0" ||
+		slices.ContainsFunc(kinds[1:], func(k string) bool { return k != "REPORT calendar-multiget" }) {
+		t.Errorf("refresh pass sent %q; want the state PROPFIND (depth 0), then calendar-multiget only", kinds)
+	}
 	m = meetings(t, st)
 	if _, ok := m[cadence.MeetingKey("refresh-far@test", far)]; !ok {
 		t.Errorf("meeting that entered the window not stored after the refresh (stats %v)", stats)
@@ -124,8 +137,8 @@ func windowRefresh(t *testing.T, srv server, src *Source, st *store.Store, now t
 	if after := len(prefixed(m, "ev:refresh-weekly@test@")); after <= before {
 		t.Errorf("weekly series: %d occurrences after the refresh, %d before", after, before)
 	}
-	if stats["fetched"] > 60 {
-		t.Errorf("refresh fetched %d objects; want only recurring ones and entrants", stats["fetched"])
+	if stats["fetched"] > 60 || stats["due"] != stats["fetched"] {
+		t.Errorf("refresh fetched %d objects, %d of them due; want only the due ones, at most 60", stats["fetched"], stats["due"])
 	}
 	davDo(t, "DELETE", srv.calURL+"refresh-far.ics", srv.user, srv.pass, "")
 	davDo(t, "DELETE", srv.calURL+"refresh-weekly.ics", srv.user, srv.pass, "")

@@ -8,10 +8,11 @@
 // A pass starts with one Depth-0 PROPFIND per calendar for its getctag and
 // DAV:sync-token (the calendars themselves are listed from the home set on
 // the first pass and every relistEvery); unchanged calendars cost nothing
-// more. A calendar never synced is read with one calendar-query REPORT
-// returning every event object up to the horizon with its data,
-// stream-decoded and stored in batches (firstSync), without reading its
-// state first: the next pass compares ETags once, then records the token. Changed ones are read with an RFC 6578
+// more unless objects are due (below). A calendar never synced is read
+// with one calendar-query REPORT returning every event object up to the
+// horizon with its data, stream-decoded and stored in batches (firstSync),
+// without reading its state first: the next pass compares ETags once, then
+// records the token. Changed ones are read with an RFC 6578
 // sync-collection REPORT (ETags only), falling back to an ETag listing when
 // the server has no sync token or refuses ours; only new or changed objects
 // are fetched, with calendar-multiget in small batches. Each batch is
@@ -20,9 +21,16 @@
 // Objects deleted or moved remove their future occurrences; past meetings
 // stay.
 //
-// Once a day (refreshEvery) the objects whose occurrences may have entered
-// the moving window are re-expanded: those with an instance in the newly
-// covered days and every recurring one.
+// The window moves with the clock, so occurrences enter it without any
+// change on the server. Each object is stored with the start of its first
+// instance at or after the window's end when it was expanded (its next
+// instance; none for a single past event or an ended series). Every pass
+// asks the store, not the server, for the objects whose next instance the
+// window has now reached, and fetches those with calendar-multiget beside
+// the changed ones; expanding them stores their new next instance. An
+// unchanged calendar with nothing due costs only its state PROPFIND. As
+// the instance time is stored (not when to look again), a horizon
+// lengthened on reload makes the objects it reaches due at once.
 package caldavsource
 
 import (
@@ -55,14 +63,13 @@ type Source struct {
 	hc        *http.Client
 	base      *url.URL
 
-	now          func() time.Time
-	batch        int           // objects per calendar-multiget
-	applyEvery   int           // objects per store transaction
-	refreshEvery time.Duration // window refresh of recurring events
-	relistEvery  time.Duration // home-set listing that finds added and removed calendars
-	home         string        // discovered calendar home set, cached
-	cals         []calendarInfo
-	listedAt     time.Time // when cals was listed; zero: list on the next pass
+	now         func() time.Time
+	batch       int           // objects per calendar-multiget
+	applyEvery  int           // objects per store transaction
+	relistEvery time.Duration // home-set listing that finds added and removed calendars
+	home        string        // discovered calendar home set, cached
+	cals        []calendarInfo
+	listedAt    time.Time // when cals was listed; zero: list on the next pass
 }
 
 // New returns the source of acct's calendars. acct.CalDAV must be set;
@@ -101,7 +108,7 @@ func New(acct config.Account, sync config.Sync, defaultTZ *time.Location, st Sto
 		acct: acct, sync: sync, defaultTZ: defaultTZ, st: st,
 		log: log.With(zap.String(logSource, "caldav:"+acct.Name)),
 		hc:  hc, base: base, now: time.Now,
-		batch: 50, applyEvery: 200, refreshEvery: 24 * time.Hour, relistEvery: time.Hour,
+		batch: 50, applyEvery: 200, relistEvery: time.Hour,
 	}, nil
 }
 
@@ -157,8 +164,10 @@ func (s *Source) Check(ctx context.Context) error {
 
 // Sync makes one pass over every selected calendar. Errors name the
 // account and calendar; one failing calendar does not stop the others.
-// Stats count this pass: http_requests, http_bytes, fetched, occurrences,
-// stored, updated, removed, skipped_* and time-zone fallbacks (tz_*).
+// Stats count this pass: http_requests, http_bytes, fetched (due: of them,
+// objects fetched because the window reached their next instance),
+// occurrences, stored, updated, removed, skipped_* and time-zone fallbacks
+// (tz_*).
 func (s *Source) Sync(ctx context.Context) (map[string]int64, error) {
 	stats := counters{}
 	c, err := s.client(ctx)

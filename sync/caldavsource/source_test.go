@@ -247,41 +247,56 @@ func fileContains(t *testing.T, dir, s string) bool {
 	return false
 }
 
-// TestWindowRefresh: once a day the objects whose occurrences may have
-// entered the moving window are re-read, also when the server cannot
-// filter by time-range (then every object is).
+// TestWindowRefresh: objects whose next instance the moving window
+// reaches are fetched again, and only those: a meeting beyond the
+// horizon, the next instance of an open series, and, when the horizon is
+// lengthened on reload, what the longer window takes in at once.
 func TestWindowRefresh(t *testing.T) {
-	for _, refuse := range []string{"", "time-range"} {
-		t.Run("refuse "+refuse, func(t *testing.T) {
-			srv, work, _ := memAlice(t)
-			srv.refuse = refuse
-			st := openStore(t, t.TempDir())
-			src := newSource(t, account(t, "alice", "alice@example.test", srv.URL, "alice", "alice-pass", "work"), st, testNow)
-			far := src.window(testNow).end.Add(10 * time.Hour)
-			srv.put(t, work+"far.ics", vevent("far@x", utcStamp(far), utcStamp(far.Add(time.Hour)), "Far", nil))
-			srv.put(t, work+"near.ics", vevent("near@x", utcStamp(testNow.AddDate(0, 0, 1)), utcStamp(testNow.AddDate(0, 0, 1).Add(time.Hour)), "Near", nil))
-			syncOK(t, src)
-			if _, ok := meetings(t, st)[cadence.MeetingKey("far@x", far)]; ok {
-				t.Fatal("meeting beyond the horizon stored")
-			}
-			later := testNow.Add(25 * time.Hour)
-			src.now = func() time.Time { return later }
-			stats := syncOK(t, src)
-			if _, ok := meetings(t, st)[cadence.MeetingKey("far@x", far)]; !ok {
-				t.Errorf("meeting that entered the window missing after the refresh (stats %v)", stats)
-			}
-			wantFetched := int64(1)
-			if refuse != "" {
-				wantFetched = 2
-			}
-			if stats["fetched"] != wantFetched {
-				t.Errorf("refresh fetched %d objects, want %d", stats["fetched"], wantFetched)
-			}
-			stats = syncOK(t, src)
-			if stats["fetched"] != 0 {
-				t.Errorf("the pass after a refresh fetched %d objects", stats["fetched"])
-			}
-		})
+	srv, work, _ := memAlice(t)
+	st := openStore(t, t.TempDir())
+	src := newSource(t, account(t, "alice", "alice@example.test", srv.URL, "alice", "alice-pass", "work"), st, testNow)
+	end := src.window(testNow).end // testNow + 180 days
+	put := func(name string, at time.Time, extra ...string) {
+		srv.put(t, work+name+".ics", vevent(name+"@x", utcStamp(at), utcStamp(at.Add(time.Hour)), name, extra))
+	}
+	put("far", end.Add(10*time.Hour))
+	put("farther", end.AddDate(0, 0, 20))
+	put("near", testNow.AddDate(0, 0, 1))
+	put("ended", testNow.AddDate(0, 0, 1), "RRULE:FREQ=WEEKLY;COUNT=2")
+	put("weekly", testNow.AddDate(0, 0, 3), "RRULE:FREQ=WEEKLY") // 25 weeks + 5 days: next at end + 5 days
+	syncOK(t, src)
+	weekly := func() int { return len(prefixed(meetings(t, st), "ev:weekly@x@")) }
+	stored := func(name string, at time.Time) bool {
+		_, ok := meetings(t, st)[cadence.MeetingKey(name+"@x", at)]
+		return ok
+	}
+	before := weekly()
+	if stored("far", end.Add(10*time.Hour)) || before != 26 {
+		t.Fatalf("first sync: far meeting stored %v, weekly occurrences %d (want false, 26)", stored("far", end.Add(10*time.Hour)), before)
+	}
+	for _, step := range []struct {
+		name    string
+		after   time.Duration // since testNow
+		horizon string
+		fetched int64
+		check   func() bool
+	}{
+		{"far meeting enters", 25 * time.Hour, "", 1, func() bool { return stored("far", end.Add(10*time.Hour)) }},
+		{"nothing more due", 25 * time.Hour, "", 0, func() bool { return weekly() == before }},
+		{"next weekly instance enters", 6 * 24 * time.Hour, "", 1, func() bool { return weekly() == before+1 }},
+		{"horizon lengthened", 6 * 24 * time.Hour, "200d", 2, func() bool {
+			return stored("farther", end.AddDate(0, 0, 20)) && weekly() == before+3
+		}},
+	} {
+		src.now = func() time.Time { return testNow.Add(step.after) }
+		if step.horizon != "" {
+			src.sync.Horizon = mustSpan(t, step.horizon)
+		}
+		stats := syncOK(t, src)
+		if stats["fetched"] != step.fetched || stats["due"] != step.fetched || !step.check() {
+			t.Errorf("%s: fetched %d, due %d, check %v; want %d, %d, true (stats %v)",
+				step.name, stats["fetched"], stats["due"], step.check(), step.fetched, step.fetched, stats)
+		}
 	}
 }
 
