@@ -63,9 +63,12 @@ type Source struct {
 	hc        *http.Client
 	base      *url.URL
 
-	now         func() time.Time
-	batch       int           // objects per calendar-multiget
-	applyEvery  int           // objects per store transaction
+	now   func() time.Time
+	batch int // objects per calendar-multiget
+	// applyEvery objects go in one store transaction. 500 rather than 200:
+	// a 5,000-event first sync (26,000 occurrences) is ~10% faster, with a
+	// peak RSS of ~70 MB instead of ~63 (1,000: ~84 MB; bench/caldav).
+	applyEvery  int
 	relistEvery time.Duration // home-set listing that finds added and removed calendars
 	home        string        // discovered calendar home set, cached
 	cals        []calendarInfo
@@ -108,7 +111,7 @@ func New(acct config.Account, sync config.Sync, defaultTZ *time.Location, st Sto
 		acct: acct, sync: sync, defaultTZ: defaultTZ, st: st,
 		log: log.With(zap.String(logSource, "caldav:"+acct.Name)),
 		hc:  hc, base: base, now: time.Now,
-		batch: 50, applyEvery: 200, relistEvery: time.Hour,
+		batch: 50, applyEvery: 500, relistEvery: time.Hour,
 	}, nil
 }
 
