@@ -90,17 +90,25 @@ func (s *Store) CalDAVCalendars(ctx context.Context, account string) ([]CalDAVCa
 
 // CalDAVETags returns href → ETag of every object stored for a calendar.
 func (s *Store) CalDAVETags(ctx context.Context, account, calendar string) (map[string]string, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT href, etag FROM caldav_objects WHERE account = ? AND calendar = ?`,
-		account, calendar)
+	out, err := hrefETags(ctx, s.rdb, `SELECT href, etag FROM caldav_objects WHERE account = ? AND calendar = ?`, account, calendar)
 	if err != nil {
 		return nil, fmt.Errorf("load etags of %s: %w", calendar, err)
+	}
+	return out, nil
+}
+
+// hrefETags runs query, which selects (href, etag) rows, into a map.
+func hrefETags(ctx context.Context, q execer, query string, args ...any) (map[string]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	out := map[string]string{}
 	for rows.Next() {
 		var href, etag string
 		if err := rows.Scan(&href, &etag); err != nil {
-			return nil, fmt.Errorf("load etags of %s: %w", calendar, err)
+			return nil, err
 		}
 		out[href] = etag
 	}
@@ -112,21 +120,12 @@ func (s *Store) CalDAVETags(ctx context.Context, account, calendar string) (map[
 // before end, so that expanding them again adds occurrences. Objects
 // without a next instance are never due.
 func (s *Store) CalDAVDue(ctx context.Context, account, calendar string, end time.Time) (map[string]string, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT href, etag FROM caldav_objects
+	out, err := hrefETags(ctx, s.rdb, `SELECT href, etag FROM caldav_objects
 		WHERE account = ? AND calendar = ? AND next_start > 0 AND next_start < ?`, account, calendar, ms(end))
 	if err != nil {
 		return nil, fmt.Errorf("load objects of %s due: %w", calendar, err)
 	}
-	defer rows.Close()
-	out := map[string]string{}
-	for rows.Next() {
-		var href, etag string
-		if err := rows.Scan(&href, &etag); err != nil {
-			return nil, fmt.Errorf("load objects of %s due: %w", calendar, err)
-		}
-		out[href] = etag
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ApplyCalDAV applies ch in one transaction: it upserts every occurrence of

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -144,8 +145,9 @@ func writeMeetingSources(ctx context.Context, tx execer, rows []*meetingRow) err
 }
 
 // finishCalDAVObjects unlinks the future occurrences each object no longer
-// produces and records the objects' ETags and next instances (the last one of an href that
-// comes twice: Postgres refuses to upsert one row twice in a statement).
+// produces and records the objects' ETags and next instances (the last one
+// of an href that comes twice: Postgres refuses to upsert one row twice in
+// a statement).
 // An object not stored before and once in objs has no occurrence but those
 // just written: it is not looked at (a first sync's objects, all of them).
 func finishCalDAVObjects(ctx context.Context, tx execer, account, calendar string, objs []CalDAVObject, now time.Time, res *CalDAVResult) error {
@@ -163,7 +165,7 @@ func finishCalDAVObjects(ctx context.Context, tx execer, account, calendar strin
 		return err
 	}
 	for i, obj := range objs {
-		if stored[obj.Href] || twice[obj.Href] {
+		if _, ok := stored[obj.Href]; ok || twice[obj.Href] {
 			keep := make(map[string]bool, len(obj.Occurrences))
 			for _, in := range obj.Occurrences {
 				keep[in.Key] = true
@@ -185,32 +187,21 @@ func finishCalDAVObjects(ctx context.Context, tx execer, account, calendar strin
 	return nil
 }
 
-// storedObjects returns which of objs' hrefs the calendar has stored.
-func storedObjects(ctx context.Context, tx execer, account, calendar string, objs []CalDAVObject) (map[string]bool, error) {
-	out := map[string]bool{}
+// storedObjects returns the hrefs (→ ETag) of objs the calendar has stored.
+func storedObjects(ctx context.Context, tx execer, account, calendar string, objs []CalDAVObject) (map[string]string, error) {
+	out := map[string]string{}
 	for start := 0; start < len(objs); start += rowsPerStmt {
 		chunk := objs[start:min(start+rowsPerStmt, len(objs))]
 		args := []any{account, calendar}
 		for _, obj := range chunk {
 			args = append(args, obj.Href)
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT href FROM caldav_objects WHERE account = ? AND calendar = ? AND href IN (`+
+		found, err := hrefETags(ctx, tx, `SELECT href, etag FROM caldav_objects WHERE account = ? AND calendar = ? AND href IN (`+
 			placeholders(len(chunk))+`)`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("find stored objects: %w", err)
 		}
-		for rows.Next() {
-			var href string
-			if err := rows.Scan(&href); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("find stored objects: %w", err)
-			}
-			out[href] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("find stored objects: %w", err)
-		}
+		maps.Copy(out, found)
 	}
 	return out, nil
 }

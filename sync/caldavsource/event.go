@@ -33,8 +33,9 @@ var errNoCalendar = errors.New("no VCALENDAR")
 
 // parseObject parses one iCalendar object (RFC 5545; several VCALENDARs in
 // a row are read too) and returns the meeting occurrences of its VEVENTs
-// inside the window, and when the next instance after it starts. Malformed data returns an error, never a panic; events
-// that cannot be placed are skipped and counted in stats.
+// inside the window, and when the next instance after it starts.
+// Malformed data returns an error, never a panic; events that cannot be
+// placed are skipped and counted in stats.
 func parseObject(data []byte, opt parseOptions, stats counters) (parsed, error) {
 	cals, err := decodeCalendars(data)
 	if err != nil {
